@@ -68,7 +68,12 @@ fn dep_name(tok: &str) -> &str {
 }
 
 impl Stanza {
-    fn finish(self, path: &str, out: &mut Vec<(Package, Vec<String>, Vec<String>)>, warnings: &mut Vec<String>) {
+    fn finish(
+        self,
+        path: &str,
+        out: &mut Vec<(Package, Vec<String>, Vec<String>)>,
+        warnings: &mut Vec<String>,
+    ) {
         if !self.seen_any {
             return;
         }
@@ -80,7 +85,11 @@ impl Stanza {
             ..
         } = self;
         if pkg.name.is_empty() || pkg.version.is_empty() {
-            let what = if pkg.name.is_empty() { "P: (name)" } else { "V: (version)" };
+            let what = if pkg.name.is_empty() {
+                "P: (name)"
+            } else {
+                "V: (version)"
+            };
             let msg = format!("{path}:{line}: apk stanza without {what}; skipped");
             warn!("{msg}");
             warnings.push(msg);

@@ -237,9 +237,7 @@ fn resolve(raws: Vec<Raw>) -> Vec<Package> {
     }
     for r in &raws {
         for p in &r.provides {
-            by_name
-                .entry(p.clone())
-                .or_insert_with(|| r.pkg.id.clone());
+            by_name.entry(p.clone()).or_insert_with(|| r.pkg.id.clone());
         }
     }
     raws.into_iter()
@@ -431,7 +429,9 @@ pub fn parse_dpkg_copyright(data: &[u8]) -> Vec<String> {
     }
     // Free-form copyright: look for references to common-licenses.
     for (idx, _) in text.match_indices("/usr/share/common-licenses/") {
-        let rest = text.get(idx + "/usr/share/common-licenses/".len()..).unwrap_or("");
+        let rest = text
+            .get(idx + "/usr/share/common-licenses/".len()..)
+            .unwrap_or("");
         let name: String = rest
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.' || *c == '+')
@@ -647,7 +647,11 @@ Version: 2024a-0+deb12u1
             "var/lib/dpkg/info/tzdata.list",
             vec!["usr/share/zoneinfo/UTC".into()]
         ));
-        assert!(!attach_dpkg_files(&mut pkgs, "var/lib/dpkg/info/nope.list", vec![]));
+        assert!(!attach_dpkg_files(
+            &mut pkgs,
+            "var/lib/dpkg/info/nope.list",
+            vec![]
+        ));
     }
 
     #[test]
@@ -655,6 +659,9 @@ Version: 2024a-0+deb12u1
         let free = b"This package is licensed under the GPL, see /usr/share/common-licenses/GPL-2.\nAlso /usr/share/common-licenses/Apache-2.0 and /usr/share/common-licenses/GPL-2\n";
         assert_eq!(parse_dpkg_copyright(free), ["GPL-2", "Apache-2.0"]);
         let dep5 = b"License: GPL-2+ with OpenSSL exception\n";
-        assert_eq!(parse_dpkg_copyright(dep5), ["GPL-2+ with OpenSSL exception"]);
+        assert_eq!(
+            parse_dpkg_copyright(dep5),
+            ["GPL-2+ with OpenSSL exception"]
+        );
     }
 }

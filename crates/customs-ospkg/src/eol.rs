@@ -26,7 +26,9 @@ impl Date {
             2 => 28,
             _ => return None,
         };
-        (1..=days).contains(&day).then_some(Date { year, month, day })
+        (1..=days)
+            .contains(&day)
+            .then_some(Date { year, month, day })
     }
 
     /// Parse `YYYY-MM-DD`.
@@ -227,7 +229,9 @@ mod tests {
     #[test]
     fn shipped_data_parses() {
         let t = parse_table(EOL_TOML).unwrap_or_else(|e| panic!("{e}"));
-        for fam in ["alpine", "debian", "ubuntu", "redhat", "rocky", "alma", "amazon"] {
+        for fam in [
+            "alpine", "debian", "ubuntu", "redhat", "rocky", "alma", "amazon",
+        ] {
             assert!(t.contains_key(fam), "{fam}");
         }
         // every Alpine 3.x branch from 3.0 to 3.23
@@ -281,10 +285,7 @@ mod tests {
         assert!(!eol(&os("debian", "10.13"), d("2024-06-30")).is_ended());
         assert!(eol(&os("debian", "buster/sid"), d("2024-07-01")).is_ended());
         assert!(!eol(&os("debian", "bookworm/sid"), t).is_ended());
-        assert_eq!(
-            eol(&os("debian", "sid"), t),
-            Eol::Supported { until: None }
-        );
+        assert_eq!(eol(&os("debian", "sid"), t), Eol::Supported { until: None });
         assert_eq!(eol(&os("debian", "12"), t), eol(&os("debian", "12.7"), t));
         assert_eq!(
             eol(&os("ubuntu", "22.04"), t),
@@ -302,7 +303,10 @@ mod tests {
             eol(&os("chainguard", "20230214"), t),
             Eol::Supported { until: None }
         );
-        assert_eq!(eol(&os("alpine", "edge"), t), Eol::Supported { until: None });
+        assert_eq!(
+            eol(&os("alpine", "edge"), t),
+            Eol::Supported { until: None }
+        );
         assert!(eol(&os("centos", "7.9.2009"), t).is_ended());
         assert!(!eol(&os("rocky", "9.3"), t).is_ended());
         assert!(!eol(&os("amazon", "2 (Karoo)"), t).is_ended());

@@ -129,7 +129,9 @@ pub fn detect_os<'a>(files: &dyn Fn(&str) -> Option<&'a [u8]>) -> Option<OsInfo>
         .or_else(|| files("usr/lib/os-release"))
         .map(key_values)
         .unwrap_or_default();
-    let id = get(&os_release, "ID").unwrap_or_default().to_ascii_lowercase();
+    let id = get(&os_release, "ID")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let version_id = get(&os_release, "VERSION_ID").map(str::to_string);
     let make = |family: &str, name: String| OsInfo {
         family: family.to_string(),
@@ -144,9 +146,7 @@ pub fn detect_os<'a>(files: &dyn Fn(&str) -> Option<&'a [u8]>) -> Option<OsInfo>
 
     // Ubuntu also ships etc/debian_version ("bookworm/sid"): decide first.
     let lsb = files("etc/lsb-release").map(key_values).unwrap_or_default();
-    if id == "ubuntu"
-        || get(&lsb, "DISTRIB_ID").is_some_and(|d| d.eq_ignore_ascii_case("ubuntu"))
-    {
+    if id == "ubuntu" || get(&lsb, "DISTRIB_ID").is_some_and(|d| d.eq_ignore_ascii_case("ubuntu")) {
         let name = get(&lsb, "DISTRIB_RELEASE")
             .map(str::to_string)
             .or(version_id)
@@ -255,7 +255,10 @@ mod tests {
             pair("ubuntu", "22.04")
         );
         assert_eq!(
-            detect(&[("etc/lsb-release", lsb), ("etc/debian_version", "bookworm/sid")]),
+            detect(&[
+                ("etc/lsb-release", lsb),
+                ("etc/debian_version", "bookworm/sid")
+            ]),
             pair("ubuntu", "22.04")
         );
         assert_eq!(detect(&[("etc/os-release", osr)]), pair("ubuntu", "22.04"));
@@ -284,7 +287,10 @@ mod tests {
     fn redhat_family() {
         assert_eq!(
             detect(&[
-                ("etc/redhat-release", "Red Hat Enterprise Linux release 8.9 (Ootpa)\n"),
+                (
+                    "etc/redhat-release",
+                    "Red Hat Enterprise Linux release 8.9 (Ootpa)\n"
+                ),
                 ("etc/os-release", "ID=\"rhel\"\nVERSION_ID=\"8.9\"\n")
             ]),
             pair("redhat", "8.9")
@@ -332,7 +338,10 @@ mod tests {
             pair("photon", "5.0")
         );
         assert_eq!(
-            detect(&[("etc/os-release", "ID=mariner\nVERSION_ID=\"2.0.20240123\"\n")]),
+            detect(&[(
+                "etc/os-release",
+                "ID=mariner\nVERSION_ID=\"2.0.20240123\"\n"
+            )]),
             pair("cbl-mariner", "2.0.20240123")
         );
         assert_eq!(

@@ -148,10 +148,16 @@ mod tests {
             ("var/lib/dpkg/info/bash.list", Some(FileKind::DpkgList)),
             ("var/lib/dpkg/info/bash.md5sums", None),
             ("var/lib/dpkg/info/.list", None),
-            ("usr/lib/sysimage/rpm/rpmdb.sqlite", Some(FileKind::RpmSqlite)),
+            (
+                "usr/lib/sysimage/rpm/rpmdb.sqlite",
+                Some(FileKind::RpmSqlite),
+            ),
             ("usr/share/rpm/rpmdb.sqlite", Some(FileKind::RpmSqlite)),
             ("var/lib/rpm/Packages", None),
-            ("usr/share/doc/curl/copyright", Some(FileKind::DpkgCopyright)),
+            (
+                "usr/share/doc/curl/copyright",
+                Some(FileKind::DpkgCopyright),
+            ),
             ("usr/share/doc/curl/x/copyright", None),
             ("usr/share/doc//copyright", None),
             ("etc/passwd", None),

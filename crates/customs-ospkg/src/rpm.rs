@@ -94,7 +94,9 @@ impl<'a> Header<'a> {
             let offset = be_u32(blob, at + 8).ok_or_else(|| err("truncated index"))? as i32;
             let count = be_u32(blob, at + 12).ok_or_else(|| err("truncated index"))? as usize;
             if offset < 0 || offset as usize > dl {
-                return Err(err(format!("tag {tag}: offset {offset} outside the data store")));
+                return Err(err(format!(
+                    "tag {tag}: offset {offset} outside the data store"
+                )));
             }
             entries.push(Entry {
                 tag,
@@ -119,9 +121,15 @@ impl<'a> Header<'a> {
             return Err(err(format!("tag {tag}: type {} is not a string", e.ty)));
         }
         // A STRING has count 1; I18N tables keep the first (C locale) string.
-        let n = if e.ty == TYPE_STRING_ARRAY { e.count } else { 1 };
+        let n = if e.ty == TYPE_STRING_ARRAY {
+            e.count
+        } else {
+            1
+        };
         if n > self.store.len() {
-            return Err(err(format!("tag {tag}: count {n} larger than the data store")));
+            return Err(err(format!(
+                "tag {tag}: count {n} larger than the data store"
+            )));
         }
         let mut out = Vec::with_capacity(n);
         let mut pos = e.offset;
@@ -159,7 +167,12 @@ impl<'a> Header<'a> {
             .offset
             .checked_add(bytes)
             .filter(|end| *end <= self.store.len())
-            .ok_or_else(|| err(format!("tag {tag}: {} integers overrun the data store", e.count)))?;
+            .ok_or_else(|| {
+                err(format!(
+                    "tag {tag}: {} integers overrun the data store",
+                    e.count
+                ))
+            })?;
         Ok((e.offset..end)
             .step_by(4)
             .filter_map(|at| be_u32(self.store, at))
@@ -230,9 +243,9 @@ pub fn parse_rpm_header(blob: &[u8]) -> Result<Package, OsPkgError> {
             )));
         }
         for (base, idx) in basenames.iter().zip(indexes) {
-            let dir = dirnames.get(idx as usize).ok_or_else(|| {
-                err(format!("{}: dir index {idx} out of range", pkg.name))
-            })?;
+            let dir = dirnames
+                .get(idx as usize)
+                .ok_or_else(|| err(format!("{}: dir index {idx} out of range", pkg.name)))?;
             let full = format!("{dir}{base}");
             pkg.installed_files
                 .push(full.trim_start_matches('/').to_string());
@@ -366,8 +379,14 @@ pub(crate) mod tests {
             .string(TAG_LICENSE, "ASL 2.0")
             .string(TAG_VENDOR, "Rocky Enterprise Software Foundation")
             .string(TAG_SOURCERPM, "openssl-3.0.7-27.el9.src.rpm")
-            .strings(TAG_BASENAMES, &["libcrypto.so.3", "libssl.so.3", "LICENSE.txt"])
-            .strings(TAG_DIRNAMES, &["/usr/lib64/", "/usr/share/licenses/openssl-libs/"])
+            .strings(
+                TAG_BASENAMES,
+                &["libcrypto.so.3", "libssl.so.3", "LICENSE.txt"],
+            )
+            .strings(
+                TAG_DIRNAMES,
+                &["/usr/lib64/", "/usr/share/licenses/openssl-libs/"],
+            )
             .int32s(TAG_DIRINDEXES, &[0, 0, 1])
             .build()
     }
@@ -384,7 +403,12 @@ pub(crate) mod tests {
         assert_eq!(p.licenses, ["ASL 2.0"]);
         assert_eq!(p.maintainer, "Rocky Enterprise Software Foundation");
         assert_eq!(
-            (p.src_name.as_str(), p.src_version.as_str(), p.src_release.as_str(), p.src_epoch),
+            (
+                p.src_name.as_str(),
+                p.src_version.as_str(),
+                p.src_release.as_str(),
+                p.src_epoch
+            ),
             ("openssl", "3.0.7", "27.el9", 1)
         );
         assert_eq!(
@@ -426,7 +450,10 @@ pub(crate) mod tests {
             .int32s(TAG_DIRINDEXES, &[5])
             .build();
         let e = parse_rpm_header(&b).err().map(|e| e.to_string());
-        assert_eq!(e.as_deref(), Some("rpm header: a: dir index 5 out of range"));
+        assert_eq!(
+            e.as_deref(),
+            Some("rpm header: a: dir index 5 out of range")
+        );
         // Wrong type for NAME.
         let b = HeaderBuilder::default().int32s(TAG_NAME, &[1]).build();
         assert!(parse_rpm_header(&b).is_err());
@@ -470,15 +497,20 @@ pub(crate) mod tests {
             (3, vec![0, 0, 0, 1]),
             (4, bash),
         ]);
-        let parsed = parse_rpmdb_sqlite("var/lib/rpm/rpmdb.sqlite", &db)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let parsed =
+            parse_rpmdb_sqlite("var/lib/rpm/rpmdb.sqlite", &db).unwrap_or_else(|e| panic!("{e}"));
         let ids: Vec<&str> = parsed.packages.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["openssl-libs@3.0.7-27.el9.x86_64", "bash@5.1.8-9.el9.x86_64"]
+            [
+                "openssl-libs@3.0.7-27.el9.x86_64",
+                "bash@5.1.8-9.el9.x86_64"
+            ]
         );
         assert_eq!(parsed.warnings.len(), 1);
-        assert!(parsed.warnings[0].starts_with("var/lib/rpm/rpmdb.sqlite: Packages row 3: rpm header:"));
+        assert!(
+            parsed.warnings[0].starts_with("var/lib/rpm/rpmdb.sqlite: Packages row 3: rpm header:")
+        );
     }
 
     #[test]
@@ -487,13 +519,23 @@ pub(crate) mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.starts_with("x/rpmdb.sqlite: cannot read the RPM SQLite database"), "{e}");
+        assert!(
+            e.starts_with("x/rpmdb.sqlite: cannot read the RPM SQLite database"),
+            "{e}"
+        );
         assert!(parse_rpmdb_sqlite("x", b"").is_ok_and(|p| p.packages.is_empty()));
         let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_batch("CREATE TABLE Other (x);").unwrap_or_else(|e| panic!("{e}"));
-        let other = conn.serialize(rusqlite::MAIN_DB).unwrap_or_else(|e| panic!("{e}")).to_vec();
+        conn.execute_batch("CREATE TABLE Other (x);")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let other = conn
+            .serialize(rusqlite::MAIN_DB)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_vec();
         let e = parse_rpmdb_sqlite("y", &other).err().map(|e| e.to_string());
-        assert_eq!(e.as_deref(), Some("y: not an RPM database (no Packages table)"));
+        assert_eq!(
+            e.as_deref(),
+            Some("y: not an RPM database (no Packages table)")
+        );
     }
 
     #[test]
