@@ -1,0 +1,300 @@
+//! Alpine apk versions: `digit{.digit}...{letter}{_suf{#}}...{~hash}{-r#}`.
+//!
+//! Hand-written: no crate implements apk-tools' ordering. The rules follow
+//! apk-tools' `version.c` (2.14/3.x): the first number and every `_suffix`
+//! number and `-rN` revision compare numerically; later dot numbers compare
+//! numerically unless either has a leading zero, in which case they compare
+//! as strings (Gentoo rule); `_alpha < _beta < _pre < _rc < (none) < _cvs <
+//! _svn < _git < _hg < _p`; a `~hash` compares as a string. When one version
+//! ends where the other goes on, the longer one is newer unless what follows
+//! is a pre-release suffix.
+
+use std::cmp::Ordering;
+
+use crate::util::{cmp_digits, span};
+use crate::{Scheme, VersionError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tok {
+    InitialDigit,
+    Digit,
+    Letter,
+    Suffix,
+    SuffixNo,
+    CommitHash,
+    RevisionNo,
+    End,
+    Invalid,
+}
+
+/// Suffix ranks; `NONE` (5) is a plain release.
+const SUFFIX_NONE: u8 = 5;
+
+fn suffix_rank(s: &str) -> Option<u8> {
+    Some(match s {
+        "alpha" => 1,
+        "beta" => 2,
+        "pre" => 3,
+        "rc" => 4,
+        "cvs" => 6,
+        "svn" => 7,
+        "git" => 8,
+        "hg" => 9,
+        "p" => 10,
+        _ => return None,
+    })
+}
+
+struct Lexer<'a> {
+    rest: &'a str,
+    tok: Tok,
+    value: &'a str,
+    suffix: u8,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(s: &'a str) -> Self {
+        let mut lx = Lexer {
+            rest: s,
+            tok: Tok::InitialDigit,
+            value: "",
+            suffix: 0,
+        };
+        lx.digits();
+        lx
+    }
+
+    fn take(&mut self, n: usize) -> &'a str {
+        let n = n.min(self.rest.len());
+        // All callers measure `n` over ASCII bytes, so this is a boundary;
+        // fall back to an invalid token rather than panic if it were not.
+        match (self.rest.get(..n), self.rest.get(n..)) {
+            (Some(head), Some(tail)) => {
+                self.rest = tail;
+                head
+            }
+            _ => {
+                self.tok = Tok::Invalid;
+                ""
+            }
+        }
+    }
+
+    fn digits(&mut self) {
+        let n = span(self.rest, |c| c.is_ascii_digit());
+        self.value = self.take(n);
+        if self.value.is_empty() {
+            self.tok = Tok::Invalid;
+        }
+    }
+
+    fn next(&mut self) {
+        let Some(&c) = self.rest.as_bytes().first() else {
+            self.tok = Tok::End;
+            return;
+        };
+        match c {
+            b'a'..=b'z' => {
+                if self.tok > Tok::Digit {
+                    self.tok = Tok::Invalid;
+                    return;
+                }
+                self.value = self.take(1);
+                self.tok = Tok::Letter;
+            }
+            b'.' | b'0'..=b'9' => {
+                if c == b'.' {
+                    if self.tok > Tok::Digit {
+                        self.tok = Tok::Invalid;
+                        return;
+                    }
+                    self.take(1);
+                }
+                self.tok = match self.tok {
+                    Tok::InitialDigit | Tok::Digit => Tok::Digit,
+                    Tok::Suffix => Tok::SuffixNo,
+                    _ => {
+                        self.tok = Tok::Invalid;
+                        return;
+                    }
+                };
+                self.digits();
+            }
+            b'_' => {
+                if self.tok > Tok::SuffixNo {
+                    self.tok = Tok::Invalid;
+                    return;
+                }
+                self.take(1);
+                let n = span(self.rest, |c| c.is_ascii_lowercase());
+                self.value = self.take(n);
+                match suffix_rank(self.value) {
+                    Some(r) => {
+                        self.suffix = r;
+                        self.tok = Tok::Suffix;
+                    }
+                    None => self.tok = Tok::Invalid,
+                }
+            }
+            b'~' => {
+                if self.tok >= Tok::CommitHash {
+                    self.tok = Tok::Invalid;
+                    return;
+                }
+                self.take(1);
+                let n = span(self.rest, |c| c.is_ascii_hexdigit());
+                self.value = self.take(n);
+                self.tok = if self.value.is_empty() {
+                    Tok::Invalid
+                } else {
+                    Tok::CommitHash
+                };
+            }
+            b'-' => {
+                if self.tok >= Tok::RevisionNo || !self.rest.starts_with("-r") {
+                    self.tok = Tok::Invalid;
+                    return;
+                }
+                self.take(2);
+                self.tok = Tok::RevisionNo;
+                self.digits();
+            }
+            _ => self.tok = Tok::Invalid,
+        }
+    }
+}
+
+fn validate(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("empty version");
+    }
+    let mut lx = Lexer::new(s);
+    while lx.tok < Tok::End {
+        lx.next();
+    }
+    if lx.tok == Tok::End {
+        Ok(())
+    } else {
+        Err("not an apk version (digit{.digit}...{letter}{_suffix{#}}...{~hash}{-r#})")
+    }
+}
+
+fn token_cmp(a: &Lexer<'_>, b: &Lexer<'_>) -> Ordering {
+    match a.tok {
+        Tok::Digit if a.value.starts_with('0') || b.value.starts_with('0') => a.value.cmp(b.value),
+        Tok::Digit | Tok::InitialDigit | Tok::SuffixNo | Tok::RevisionNo => {
+            cmp_digits(a.value, b.value)
+        }
+        Tok::Letter => a.value.cmp(b.value),
+        Tok::Suffix => a.suffix.cmp(&b.suffix),
+        _ => a.value.cmp(b.value),
+    }
+}
+
+/// Compare two validated apk versions.
+fn cmp_valid(a: &str, b: &str) -> Ordering {
+    let mut ta = Lexer::new(a);
+    let mut tb = Lexer::new(b);
+    while ta.tok == tb.tok && ta.tok < Tok::End {
+        let r = token_cmp(&ta, &tb);
+        if r != Ordering::Equal {
+            return r;
+        }
+        ta.next();
+        tb.next();
+    }
+    if ta.tok == tb.tok {
+        return Ordering::Equal;
+    }
+    if ta.tok == Tok::Suffix && ta.suffix < SUFFIX_NONE {
+        return Ordering::Less;
+    }
+    if tb.tok == Tok::Suffix && tb.suffix < SUFFIX_NONE {
+        return Ordering::Greater;
+    }
+    // The version whose next token comes earlier in the grammar goes on
+    // with a more significant part: it is the newer one.
+    tb.tok.cmp(&ta.tok)
+}
+
+pub(crate) fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
+    let (a, b) = (a.trim(), b.trim());
+    validate(a).map_err(|e| VersionError::version(Scheme::Apk, a, e))?;
+    validate(b).map_err(|e| VersionError::version(Scheme::Apk, b, e))?;
+    Ok(cmp_valid(a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Ordering::*;
+
+    fn c(a: &str, b: &str) -> Ordering {
+        match compare(a, b) {
+            Ok(o) => o,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn basics() {
+        assert_eq!(c("1.0", "1.0"), Equal);
+        assert_eq!(c("1.0", "1.0.1"), Less);
+        assert_eq!(c("1.0_rc1", "1.0"), Less);
+        assert_eq!(c("1.0_p1", "1.0"), Greater);
+        assert_eq!(c("1.0_alpha", "1.0_beta"), Less);
+        assert_eq!(c("1.0_pre1", "1.0_rc1"), Less);
+        assert_eq!(c("1.0_git20200101", "1.0_p1"), Less);
+        assert_eq!(c("1.0_cvs", "1.0_svn"), Less);
+        assert_eq!(c("1.0_hg1", "1.0_p1"), Less);
+        assert_eq!(c("1.0-r1", "1.0-r0"), Greater);
+        assert_eq!(c("1.0-r0", "1.0"), Greater);
+        assert_eq!(c("1.0a", "1.0"), Greater);
+        assert_eq!(c("1.0a", "1.0b"), Less);
+        assert_eq!(c("1.0a", "1.0.1"), Less);
+        assert_eq!(c("1.2.10", "1.2.9"), Greater);
+        assert_eq!(c("1.02", "1.1"), Less);
+        assert_eq!(c("8.2.0", "8.2.001"), Less);
+        assert_eq!(c("1.0~1234-r1", "1.0~2345-r0"), Less);
+        assert_eq!(c("0", "0.1"), Less);
+        assert_eq!(
+            c("1.0.0_pre20191002222144-r0", "1.0.0_pre20210530193627-r0"),
+            Less
+        );
+        assert_eq!(
+            c("99999999999999999999999", "99999999999999999999998"),
+            Greater
+        );
+    }
+
+    #[test]
+    fn invalid() {
+        for v in [
+            "",
+            "a",
+            "_pre1",
+            "-r1",
+            ".1",
+            "0.1bc",
+            "0.1a1",
+            "0.1a.1",
+            "0.1_foobar",
+            "0.1-r",
+            "0.1-r2_pre1",
+            "0.1-r2-r3",
+            "0.1_",
+            "0.1__alpha",
+            "0.1_pre2~",
+            "0.1_pre2~12x",
+            "1.0-1",
+            "1..0",
+            "1.",
+            "1.0 r1",
+            "1.0-R1",
+            "1.0é",
+        ] {
+            assert!(compare(v, "1.0").is_err(), "{v:?} should be invalid");
+            assert!(compare("1.0", v).is_err(), "{v:?} should be invalid");
+        }
+    }
+}
