@@ -1,0 +1,368 @@
+//! Unit tests of the engine. Token-shaped values are assembled from pieces
+//! at run time so that this source file holds no scannable token.
+
+use super::*;
+use std::collections::HashSet;
+
+fn gh() -> String {
+    format!("{}{}", "gh", "p_N7vQ2kT9xLmB4wZr8YcP1sHd6FgJ3aUe5KoV")
+}
+
+#[test]
+fn every_builtin_rule_compiles_with_unique_id_and_secret_group() {
+    let mut ids = HashSet::new();
+    for b in builtin::BUILTIN_RULES {
+        let r = Rule::from_builtin(b);
+        assert!(r.is_ok(), "{:?}", r.err());
+        assert!(ids.insert(b.id), "duplicate id {}", b.id);
+        assert!(
+            b.id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{} is not kebab-case",
+            b.id
+        );
+        for k in b.keywords {
+            assert_eq!(
+                *k,
+                k.to_ascii_lowercase(),
+                "{}: keyword {k} not lowercase",
+                b.id
+            );
+        }
+        if b.keywords.is_empty() {
+            assert!(b.path.is_some(), "{}: no keywords and no path filter", b.id);
+        }
+    }
+    let scanner = SecretScanner::builtin();
+    assert_eq!(scanner.rules().len(), builtin::BUILTIN_RULES.len());
+    assert!(scanner.rules().len() >= 100, "{}", scanner.rules().len());
+    let cats: HashSet<_> = scanner
+        .rules()
+        .iter()
+        .map(|r| r.category.as_str())
+        .collect();
+    assert!(cats.len() >= 60, "{} categories", cats.len());
+    assert_eq!(
+        builtin::BUILTIN_ALLOW_RULES.len(),
+        rule::builtin_allow_rules().len()
+    );
+}
+
+#[test]
+fn finds_and_masks_like_trivy() {
+    let s = SecretScanner::builtin();
+    let data = format!("# deploy\nexport A=1\nGITHUB_TOKEN={}\nB=2\n", gh());
+    let f = s.scan("app/.env", data.as_bytes());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let f = &f[0];
+    assert_eq!(f.rule_id, "github-pat");
+    assert_eq!(f.category, "GitHub");
+    assert_eq!(f.severity, customs_model::Severity::Critical);
+    assert_eq!((f.start_line, f.end_line), (3, 3));
+    assert_eq!(f.match_line, format!("GITHUB_TOKEN={}", "*".repeat(40)));
+    assert_eq!(f.offset, 33);
+    let nums: Vec<_> = f.code.lines.iter().map(|l| l.number).collect();
+    assert_eq!(nums, vec![1, 2, 3, 4]);
+    let cause: Vec<_> = f.code.lines.iter().filter(|l| l.is_cause).collect();
+    assert_eq!(cause.len(), 1);
+    assert!(cause[0].first_cause && cause[0].last_cause);
+    let json = serde_json::to_value(f).unwrap_or_default();
+    for k in [
+        "RuleID",
+        "Category",
+        "Severity",
+        "Title",
+        "StartLine",
+        "EndLine",
+        "Code",
+        "Match",
+    ] {
+        assert!(json.get(k).is_some(), "missing {k}");
+    }
+    assert!(json.get("Layer").is_none());
+    let line = &json["Code"]["Lines"][2];
+    for k in [
+        "Number",
+        "Content",
+        "IsCause",
+        "Annotation",
+        "Truncated",
+        "Highlighted",
+        "FirstCause",
+        "LastCause",
+    ] {
+        assert!(line.get(k).is_some(), "missing Code.Lines[].{k}");
+    }
+    assert!(!json.to_string().contains(&gh()));
+}
+
+#[test]
+fn keyword_is_case_insensitive_and_regex_decides() {
+    let s = SecretScanner::builtin();
+    // The keyword `ghp_` appears upper-cased: the prefilter hits, but the
+    // regex (case-sensitive prefix) decides there is no token.
+    let up = gh().to_ascii_uppercase();
+    assert!(s.scan("a.txt", up.as_bytes()).is_empty());
+    assert_eq!(s.scan("a.txt", gh().as_bytes()).len(), 1);
+}
+
+#[test]
+fn binary_content_is_skipped_not_by_name() {
+    let s = SecretScanner::builtin();
+    let mut data = b"\x7fELF\x02\x01\x01\0\0\0\0".to_vec();
+    data.extend_from_slice(gh().as_bytes());
+    assert!(is_binary(&data));
+    assert!(s.scan("usr/local/bin/tool.txt", &data).is_empty());
+    // A text file with a binary-sounding name is scanned.
+    assert_eq!(s.scan("opt/app/blob.bin", gh().as_bytes()).len(), 1);
+    assert!(!is_binary("héllo wörld\n\ttabs\r\n".as_bytes()));
+    assert!(is_binary(&[1u8, 2, 3, 4, 5, 6, 7, 8, b'a']));
+}
+
+#[test]
+fn path_allow_and_skip() {
+    let s = SecretScanner::builtin();
+    for p in [
+        "usr/share/doc/x/README",
+        "/usr/lib/python3.11/test/keycert.pem",
+        "app/docs/setup.txt",
+        "app/README.md",
+        "srv/app/tests/fixtures/.env",
+        "proc/self/environ",
+        "app/logo.png",
+        "app/package-lock.json",
+    ] {
+        assert!(s.skip_path(p), "{p}");
+        assert!(s.scan(p, gh().as_bytes()).is_empty(), "{p}");
+    }
+    for p in [
+        "app/.env",
+        "usr/local/app/.env",
+        "root/.bash_history",
+        "etc/app/config.yaml",
+    ] {
+        assert!(!s.skip_path(p), "{p}");
+    }
+}
+
+#[test]
+fn placeholders_are_allowed() {
+    let s = SecretScanner::builtin();
+    let data = format!(
+        "AWS_ACCESS_KEY_ID={}\nGITHUB_TOKEN={}\nAPI_TOKEN=<your-token>\npassword = \"changeme123\"\nDB_PASSWORD=${{DB_PASSWORD}}\n",
+        "AKIAIOSFODNN7EXAMPLE",
+        format!("ghp_{}", "x".repeat(36)),
+    );
+    let f = s.scan("app/.env", data.as_bytes());
+    assert!(f.is_empty(), "{f:#?}");
+}
+
+#[test]
+fn overlapping_rules_keep_the_specific_one() {
+    let s = SecretScanner::builtin();
+    let data = format!("api_token = \"{}\"\n", gh());
+    let f = s.scan("app/settings.py", data.as_bytes());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule_id, "github-pat");
+}
+
+#[test]
+fn multi_line_private_key_lines_and_mask() {
+    let s = SecretScanner::builtin();
+    let body: Vec<String> = (0..6)
+        .map(|i| format!("MIIEpAIBAAKCAQEA{i}x9Lq3vKk2QnT8sYw4bRzP7uD1hGf6jXcM0aVe5oNt2"))
+        .collect();
+    let data = format!(
+        "first\n-----BEGIN RSA {}-----\n{}\n-----END RSA PRIVATE KEY-----\nlast\n",
+        "PRIVATE KEY",
+        body.join("\n")
+    );
+    let f = s.scan("root/.ssh/id_rsa", data.as_bytes());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule_id, "rsa-private-key");
+    assert_eq!((f[0].start_line, f[0].end_line), (3, 8));
+    let out = serde_json::to_string(&f[0]).unwrap_or_default();
+    assert!(!out.contains("MIIEpAIBAAKCAQEA"), "{out}");
+    assert!(out.contains("BEGIN RSA PRIVATE KEY"));
+}
+
+#[test]
+fn long_lines_are_truncated_around_the_secret() {
+    let s = SecretScanner::builtin();
+    let data = format!(
+        "{}var t=\"{}\";{}",
+        "a".repeat(5000),
+        gh(),
+        "b".repeat(5000)
+    );
+    let f = s.scan("app/static/app.min.js", data.as_bytes());
+    assert_eq!(f.len(), 1);
+    let l = &f[0].code.lines[0];
+    assert!(l.truncated && l.content.len() <= MAX_SHOWN_LINE);
+    assert!(l.content.contains(&"*".repeat(40)));
+    assert_eq!(f[0].offset, 5007);
+}
+
+#[test]
+fn chunk_boundary_secret_found_once_with_right_line() {
+    let s = SecretScanner::builtin();
+    // Place the token so that it straddles the first chunk's end, and also
+    // the carry/own boundaries, trying a range of positions.
+    for shift in [
+        0usize,
+        10,
+        20,
+        39,
+        100,
+        4000,
+        CHUNK_OVERLAP - 10,
+        CHUNK_OVERLAP + 3,
+    ] {
+        let line = "let x = 1; // filler text for the chunk test\n"; // 46 bytes
+        let mut data = String::new();
+        let target = CHUNK_LEN.saturating_sub(20 + shift);
+        while data.len() + line.len() < target {
+            data.push_str(line);
+        }
+        let pad = target - data.len();
+        data.push_str(&" ".repeat(pad));
+        let expect_line = data.matches('\n').count() + 1;
+        let expect_off = data.len() + 6;
+        data.push_str(&format!("TOKEN={}\n", gh()));
+        for _ in 0..30_000 {
+            data.push_str(line);
+        }
+        let f = s
+            .scan_reader("app/big.log", std::io::Cursor::new(data.as_bytes()))
+            .unwrap_or_default();
+        assert_eq!(f.len(), 1, "shift {shift}: {f:#?}");
+        assert_eq!(f[0].start_line, expect_line, "shift {shift}");
+        assert_eq!(f[0].offset, expect_off as u64, "shift {shift}");
+        assert_eq!(f, s.scan("app/big.log", data.as_bytes()), "shift {shift}");
+    }
+}
+
+#[test]
+fn reader_equals_whole_buffer_on_many_secrets() {
+    let s = SecretScanner::builtin();
+    let mut data = String::new();
+    let mut i = 0usize;
+    while data.len() < 3 * CHUNK_LEN + 12345 {
+        if i % 997 == 0 {
+            data.push_str(&format!(
+                "slack=xoxb-{:012}-{:012}-{}\n",
+                i,
+                i + 7,
+                "aB3dE5gH7jK9mN1pQ3sT5vW7"
+            ));
+        } else {
+            data.push_str("    return render(request, 'index.html', {'items': items})\n");
+        }
+        i += 1;
+    }
+    let whole = s.scan("app/x.py", data.as_bytes());
+    let streamed = s
+        .scan_reader("app/x.py", std::io::Cursor::new(data.as_bytes()))
+        .unwrap_or_default();
+    assert!(whole.len() > 40);
+    assert_eq!(whole, streamed);
+}
+
+#[test]
+fn config_adds_disables_and_allows() {
+    let dir = std::env::temp_dir().join(format!("customs-secret-cfg-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let cfg = dir.join("customs-secret.yaml");
+    let yaml = r#"
+rules:
+  - id: acme-api-key
+    category: Acme
+    title: Acme API key
+    severity: high
+    regex: '\b(?P<secret>acme_[a-z0-9]{24})\b'
+    keywords: [ACME_]
+    allow-rules:
+      - id: acme-sandbox
+        regex: '^acme_sandbox'
+allow-rules:
+  - id: internal-fixtures
+    path: '^opt/fixtures/'
+disable-rules: [github-pat]
+exclude-block:
+  description: fenced fake block
+  regexes: ['(?s)BEGIN-FAKE.*?END-FAKE']
+skip-paths: ['^srv/cache/']
+"#;
+    let _ = std::fs::write(&cfg, yaml);
+    let s = SecretScanner::from_config_file(&cfg);
+    assert!(s.is_ok(), "{:?}", s.err());
+    let Ok(s) = s else { return };
+    assert_eq!(s.rules()[0].id, "acme-api-key");
+    assert!(s.rules().iter().all(|r| r.id != "github-pat"));
+    let data = b"key = acme_k3j4h5g6f7d8s9a0q1w2e3r4\nsandbox = acme_sandbox0a1b2c3d4e5f6g7h\n";
+    let f = s.scan("app/.env", data);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule_id, "acme-api-key");
+    assert_eq!(f[0].severity, customs_model::Severity::High);
+    assert!(s.scan("opt/fixtures/a.env", data).is_empty());
+    assert!(s.skip_path("srv/cache/x"));
+    assert!(s.scan("app/.env", gh().as_bytes()).is_empty());
+    let blocked = b"BEGIN-FAKE\nk=acme_k3j4h5g6f7d8s9a0q1w2e3r4\nEND-FAKE\n";
+    assert!(s.scan("app/.env", blocked).is_empty());
+
+    // Errors name the file and the problem, on one line.
+    let bad = dir.join("bad.yaml");
+    let _ = std::fs::write(&bad, "rules:\n  - id: broken\n    regex: '(unclosed'\n");
+    let e = SecretScanner::from_config_file(&bad)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("bad.yaml") && e.contains("broken") && e.contains("regex"),
+        "{e}"
+    );
+    assert!(!e.contains('\n'), "{e}");
+    let e = SecretScanner::from_config_file(&dir.join("missing.yaml"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("missing.yaml: cannot read secret config"), "{e}");
+    let _ = std::fs::write(&bad, "allow-rules:\n  - id: nothing\n");
+    let e = SecretScanner::from_config_file(&bad)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("allow rule nothing") && e.contains("required"),
+        "{e}"
+    );
+    let _ = std::fs::write(
+        &bad,
+        "rules:\n  - id: s\n    regex: x\n    severity: awful\n",
+    );
+    let e = SecretScanner::from_config_file(&bad)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("unknown severity"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn enable_builtin_rules_restricts() {
+    let cfg = Config {
+        enable_builtin_rules: vec!["aws-access-key-id".into(), "github-pat".into()],
+        disable_allow_rules: vec!["markdown".into()],
+        ..Default::default()
+    };
+    let s = SecretScanner::from_config(&cfg, Path::new("c.yaml"));
+    let Ok(s) = s else { return };
+    assert_eq!(s.rules().len(), 2);
+    assert_eq!(s.scan("README.md", gh().as_bytes()).len(), 1);
+}
+
+#[test]
+fn scanner_is_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<SecretScanner>();
+}
