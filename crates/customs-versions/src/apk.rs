@@ -8,10 +8,18 @@
 //! _svn < _git < _hg < _p`; a `~hash` compares as a string. When one version
 //! ends where the other goes on, the longer one is newer unless what follows
 //! is a pre-release suffix.
+//!
+//! Alpine's secdb has a few typos in fixed versions (`4.8.0.-r1`,
+//! `0.8.21.r2`, `1.11-20-r0`). Only when a string is not a valid version,
+//! three unambiguous repairs are tried: a `.` before `-rN` is dropped, a
+//! final `.rN` becomes `-rN`, and when a `-rN` revision is present a `-`
+//! between two digits of the upstream part becomes `.`. Anything else stays
+//! an error.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::util::{cmp_digits, span};
+use crate::util::{all_digits, cmp_digits, span};
 use crate::{Scheme, VersionError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -217,11 +225,50 @@ fn cmp_valid(a: &str, b: &str) -> Ordering {
     tb.tok.cmp(&ta.tok)
 }
 
+/// The repairs described in the module documentation, or `None`.
+fn repair(s: &str) -> Option<String> {
+    let revision_at = |i: usize| s.get(i + 2..).is_some_and(all_digits);
+    let (up, rev) = if let Some(i) = s.rfind("-r").filter(|&i| revision_at(i)) {
+        (s.get(..i)?, s.get(i..)?)
+    } else if let Some(i) = s.rfind(".r").filter(|&i| revision_at(i)) {
+        (s.get(..i)?, s.get(i + 1..)?)
+    } else {
+        return None;
+    };
+    let up = up.trim_end_matches('.');
+    let b = up.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in up.char_indices() {
+        let digit_at = |j: Option<usize>| j.and_then(|j| b.get(j)).is_some_and(u8::is_ascii_digit);
+        if c == '-' && digit_at(i.checked_sub(1)) && digit_at(Some(i + 1)) {
+            out.push('.');
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('-');
+    out.push_str(rev.trim_start_matches(['-', '.']));
+    (out != s).then_some(out)
+}
+
+fn prepare(s: &str) -> Result<Cow<'_, str>, VersionError> {
+    let s = s.trim();
+    match validate(s) {
+        Ok(()) => Ok(Cow::Borrowed(s)),
+        Err(e) => match repair(s) {
+            Some(r) if validate(&r).is_ok() => {
+                tracing::debug!("apk version {s:?} read as {r:?}");
+                Ok(Cow::Owned(r))
+            }
+            _ => Err(VersionError::version(Scheme::Apk, s, e)),
+        },
+    }
+}
+
 pub(crate) fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
-    let (a, b) = (a.trim(), b.trim());
-    validate(a).map_err(|e| VersionError::version(Scheme::Apk, a, e))?;
-    validate(b).map_err(|e| VersionError::version(Scheme::Apk, b, e))?;
-    Ok(cmp_valid(a, b))
+    let a = prepare(a)?;
+    let b = prepare(b)?;
+    Ok(cmp_valid(&a, &b))
 }
 
 #[cfg(test)]
@@ -265,6 +312,16 @@ mod tests {
             c("99999999999999999999999", "99999999999999999999998"),
             Greater
         );
+    }
+
+    #[test]
+    fn secdb_typos_are_repaired() {
+        assert_eq!(c("4.8.0.-r1", "4.8.0-r1"), Equal);
+        assert_eq!(c("0.8.21.r2", "0.8.21-r2"), Equal);
+        assert_eq!(c("1.11-20-r0", "1.11.20-r0"), Equal);
+        assert_eq!(c("57-1-r2", "57.1-r2"), Equal);
+        assert_eq!(repair("1.0-r0"), None);
+        assert_eq!(repair("2.6.0-1"), None);
     }
 
     #[test]
