@@ -1,0 +1,358 @@
+//! Secrets passed through build arguments, environment variables or copied
+//! credential files.
+
+use customs_model::Severity;
+
+use super::{DockerfileContext, Hit};
+use crate::dockerfile::{split_arg, Dockerfile, Instr};
+use crate::registry::{CheckInfo, Scanner};
+
+const SECRETS_REF: &str = "https://docs.docker.com/build/building/secrets/";
+
+/// Trivy's DS-0031 list of well-known credential variables.
+const KNOWN_SECRET_ENVS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "GITHUB_TOKEN",
+    "OPENAI_API_KEY",
+    "HF_TOKEN",
+];
+const SECRET_FILE_ENVS: &[&str] = &[
+    "AWS_CONFIG_FILE",
+    "HF_TOKEN_PATH",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+];
+const CRED_COMMANDS: &[&str] = &[
+    "aws configure set aws_access_key_id",
+    "aws configure set aws_secret_access_key",
+    "gcloud auth activate-service-account",
+    "az login",
+];
+
+/// `(name, value)` pairs of an ARG or ENV instruction.
+fn definitions(i: &Instr) -> Vec<(String, Option<String>)> {
+    match i.cmd.as_str() {
+        "arg" => i
+            .value
+            .iter()
+            .map(|a| {
+                let (n, v) = split_arg(a);
+                (n.to_string(), v.map(str::to_string))
+            })
+            .collect(),
+        "env" => i
+            .value
+            .chunks(2)
+            .filter_map(|kv| match kv {
+                [k, v] => Some((k.clone(), Some(v.clone()))),
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn is_known_secret_env(name: &str) -> bool {
+    KNOWN_SECRET_ENVS.contains(&name)
+        || ["VITE_", "REACT_APP_"].iter().any(|p| {
+            name.strip_prefix(p)
+                .is_some_and(|r| KNOWN_SECRET_ENVS.contains(&r))
+        })
+}
+
+/// Whether path `p` is inside `dir`.
+fn is_sub_path(p: &str, dir: &str) -> bool {
+    let norm = |s: &str| {
+        s.trim_start_matches("./")
+            .trim_start_matches('/')
+            .trim_end_matches('/')
+            .to_string()
+    };
+    let (p, d) = (norm(p), norm(dir));
+    d.is_empty() || p == d || p.starts_with(&format!("{d}/"))
+}
+
+pub static DS0031: CheckInfo = CheckInfo {
+    id: "DS-0031",
+    scanner: Scanner::Dockerfile,
+    severity: Severity::Critical,
+    title: "Secrets passed via `build-args` or envs or copied secret files",
+    description: "Passing secrets via `build-args` or envs or copying secret files can leak them out",
+    resolution: "Use secret mount if secrets are needed during image build. Use volume mount if secret files are needed during container runtime.",
+    references: &[SECRETS_REF],
+};
+
+pub fn leaked_secrets(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>> {
+    let fs = df.final_stage()?;
+    let instrs: Vec<&Instr> = df.stage_instrs(fs).collect();
+    let copy_dests: Vec<&str> = instrs
+        .iter()
+        .filter(|i| i.cmd == "copy")
+        .filter_map(|i| i.value.last().map(String::as_str))
+        .collect();
+    let mut hits = Vec::new();
+    for i in &instrs {
+        let kw = i.cmd.to_uppercase();
+        for (name, value) in definitions(i) {
+            if is_known_secret_env(&name) {
+                hits.push(Hit::at(
+                    i,
+                    format!("Possible exposure of secret env \"{name}\" in {kw}"),
+                ));
+            }
+            if SECRET_FILE_ENVS.contains(&name.as_str()) {
+                if let Some(v) = value.filter(|v| !v.is_empty()) {
+                    if copy_dests.iter().any(|d| is_sub_path(&v, d)) {
+                        hits.push(Hit::at(
+                            i,
+                            format!("Possible exposure of the copied secret env file \"{name}\" in {kw}"),
+                        ));
+                    }
+                }
+            }
+        }
+        if i.cmd == "copy" && i.value.len() == 2 {
+            if let Some(dest) = i.value.get(1) {
+                let env = dest
+                    .trim_start_matches('$')
+                    .trim_start_matches('{')
+                    .trim_end_matches('}');
+                if SECRET_FILE_ENVS.contains(&env) {
+                    hits.push(Hit::at(
+                        i,
+                        format!("Possible exposure of secret file \"{env}\" in COPY"),
+                    ));
+                }
+            }
+        }
+        if i.cmd == "run" && !i.mounts().any(|m| m.starts_with("type=secret")) {
+            let text = i.command_text();
+            if CRED_COMMANDS.iter().any(|c| text.contains(c)) {
+                hits.push(Hit::at(i, "Possible exposure of secret in RUN"));
+            }
+        }
+    }
+    Some(hits)
+}
+
+/// Whether a variable name looks like it holds a credential.
+pub fn is_secret_name(name: &str) -> bool {
+    let up = name.to_ascii_uppercase();
+    const NOT_SECRET_SUFFIXES: &[&str] = &[
+        "_FILE",
+        "_PATH",
+        "_DIR",
+        "_URL",
+        "_URI",
+        "_HOST",
+        "_ENDPOINT",
+        "_FINGERPRINT",
+        "_ID",
+        "_NAME",
+        "_LENGTH",
+        "_TTL",
+        "_EXPIRY",
+        "_TYPE",
+        "_HEADER",
+    ];
+    const NOT_SECRET: &[&str] = &[
+        "GPG_KEY",
+        "GPG_KEYS",
+        "KEYRING",
+        "KEYSERVER",
+        "PUBLIC_KEY",
+        "SSH_KNOWN_HOSTS",
+    ];
+    if NOT_SECRET.contains(&up.as_str())
+        || SECRET_FILE_ENVS.contains(&up.as_str())
+        || NOT_SECRET_SUFFIXES.iter().any(|s| up.ends_with(s))
+        || up.ends_with("PUBLIC_KEY")
+    {
+        return is_known_secret_env(&up);
+    }
+    let tokens: Vec<&str> = up.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    tokens.iter().any(|t| {
+        matches!(
+            *t,
+            "PASSWORD"
+                | "PASSWD"
+                | "SECRET"
+                | "TOKEN"
+                | "APIKEY"
+                | "CREDENTIALS"
+                | "CREDENTIAL"
+                | "PASSPHRASE"
+                | "PRIVATE"
+        )
+    }) || tokens.last() == Some(&"KEY")
+        || is_known_secret_env(&up)
+}
+
+/// Whether a value looks like a credential by its well-known prefix.
+pub fn is_secret_value(v: &str) -> bool {
+    let v = v.trim();
+    let akia = v.len() == 20
+        && (v.starts_with("AKIA") || v.starts_with("ASIA"))
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    akia || [
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "ghu_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "sk_live_",
+        "sk-proj-",
+        "npm_",
+        "hf_",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p) && v.len() >= p.len() + 16)
+        || (v.contains("-----BEGIN") && v.contains("PRIVATE KEY"))
+}
+
+pub static CSDS010: CheckInfo = CheckInfo {
+    id: "CS-DS-010",
+    scanner: Scanner::Dockerfile,
+    severity: Severity::High,
+    title: "Secret in ARG or ENV",
+    description: "Build arguments are recorded in the image history and ENV values are stored in the image config: anyone who can pull the image can read them. Names such as *_PASSWORD, *_TOKEN, *_SECRET or *_KEY, and values that look like tokens, are treated as secrets.",
+    resolution: "Pass build-time secrets with 'RUN --mount=type=secret,id=…' and runtime secrets through the orchestrator (secret volumes or environment injected at run time), never ARG or ENV",
+    references: &[SECRETS_REF],
+};
+
+pub fn secret_args(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>> {
+    let mut hits = Vec::new();
+    for i in df
+        .instrs
+        .iter()
+        .filter(|i| matches!(i.cmd.as_str(), "arg" | "env" | "label"))
+    {
+        let kw = i.cmd.to_uppercase();
+        let defs = if i.cmd == "label" {
+            i.value
+                .chunks(2)
+                .filter_map(|kv| match kv {
+                    [k, v] => Some((k.clone(), Some(v.clone()))),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            definitions(i)
+        };
+        for (name, value) in defs {
+            let val = value.unwrap_or_default();
+            if is_secret_value(&val) {
+                hits.push(Hit::at(
+                    i,
+                    format!("{kw} {name} has a value that looks like a credential"),
+                ));
+            } else if i.cmd == "arg" && is_secret_name(&name) {
+                hits.push(Hit::at(i, format!("Build argument '{name}' looks like a secret; build args are recorded in the image history")));
+            } else if i.cmd == "env" && is_secret_name(&name) && !val.is_empty() {
+                hits.push(Hit::at(
+                    i,
+                    format!("ENV '{name}' looks like a secret and is stored in the image config"),
+                ));
+            }
+        }
+    }
+    Some(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::*;
+
+    #[test]
+    fn ds0031() {
+        assert_eq!(
+            hits(leaked_secrets, "FROM a:1\nARG GITHUB_TOKEN\n"),
+            vec![2]
+        );
+        assert_eq!(
+            hits(leaked_secrets, "FROM a:1\nENV VITE_OPENAI_API_KEY=x\n"),
+            vec![2]
+        );
+        // Only the final stage counts.
+        assert!(hits(
+            leaked_secrets,
+            "FROM a:1 AS b\nARG GITHUB_TOKEN\nFROM c:1\n"
+        )
+        .is_empty());
+        assert_eq!(
+            hits(
+                leaked_secrets,
+                "FROM a:1\nCOPY src /app\nENV GOOGLE_APPLICATION_CREDENTIALS=/app/sa.json\n"
+            ),
+            vec![3]
+        );
+        assert_eq!(
+            hits(
+                leaked_secrets,
+                "FROM a:1\nRUN aws configure set aws_secret_access_key x\n"
+            ),
+            vec![2]
+        );
+        assert!(hits(
+            leaked_secrets,
+            "FROM a:1\nRUN --mount=type=secret,id=aws aws configure set aws_access_key_id x\n"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn names_and_values() {
+        for n in [
+            "DB_PASSWORD",
+            "api_token",
+            "SECRET",
+            "STRIPE_API_KEY",
+            "APIKEY",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_ACCESS_KEY_ID",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "GPG_KEY",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "PASSWORD_FILE",
+            "TOKEN_URL",
+            "KEYRING",
+            "PATH",
+            "PWD",
+            "MONKEY",
+            "SSH_PUBLIC_KEY",
+        ] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+        assert!(is_secret_value("ghp_0123456789abcdefghij0123456789abcdef"));
+        assert!(is_secret_value("AKIAIOSFODNN7EXAMPLE"));
+        assert!(!is_secret_value("A035C8C19219BA821ECEA86B64E628F8D684696D"));
+    }
+
+    #[test]
+    fn csds010() {
+        assert_eq!(hits(secret_args, "FROM a:1\nARG NPM_TOKEN\n"), vec![2]);
+        assert_eq!(
+            hits(secret_args, "FROM a:1\nENV DB_PASSWORD=hunter2\n"),
+            vec![2]
+        );
+        assert_eq!(
+            hits(
+                secret_args,
+                "FROM a:1\nLABEL x=ghp_0123456789abcdefghij0123456789abcdef\n"
+            ),
+            vec![2]
+        );
+        assert!(hits(secret_args, "FROM a:1\nENV DB_PASSWORD_FILE=/run/secrets/db GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D\nENV TOKEN=\n").is_empty());
+    }
+}
