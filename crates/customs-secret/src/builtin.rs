@@ -275,7 +275,7 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     r("brevo-smtp-key", "Brevo", "Brevo (Sendinblue) SMTP Key", H,
       r"\b(?P<secret>xsmtpsib-[a-f0-9]{64}-[A-Za-z0-9]{16})\b", &["xsmtpsib-"]),
     r("telegram-bot-token", "Telegram", "Telegram Bot Token", H,
-      concat!(r"\b(?P<secret>[0-9]{8,10}:AA[A-Za-z0-9_-]{33})", e!()), &[":aa"]),
+      concat!(r"(?:^|[^0-9])(?P<secret>[0-9]{8,10}:AA[A-Za-z0-9_-]{33})", e!()), &[":aa"]),
     r("microsoft-teams-webhook", "MicrosoftTeams", "Microsoft Teams Incoming Webhook", M,
       r"\.webhook\.office\.com/webhookb2/[A-Za-z0-9@-]{20,100}/IncomingWebhook/(?P<secret>[A-Za-z0-9]{32}/[A-Za-z0-9-]{36})",
       &["webhook.office.com"]),
@@ -318,10 +318,6 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     // --------------------------------------------------- package registries
     r("npm-access-token", "npm", "npm Access Token", C,
       r"\b(?P<secret>npm_[A-Za-z0-9]{36})\b", &["npm_"]),
-    r("npmrc-auth", "npm", "npm registry credentials in .npmrc", H,
-      r"(?:_authToken|_auth|_password)\s*=\s*[\x22']?(?P<secret>[A-Za-z0-9+/=_.:-]{16,512})",
-      &["_auth", "_password"])
-      .path(r"(?:^|/)\.?npmrc$"),
     r("pypi-upload-token", "PyPI", "PyPI upload token", C,
       concat!(r"\b(?P<secret>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})", e!()),
       &["pypi-ageichlwas5vcmc"]),
@@ -329,16 +325,8 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       r"\b(?P<secret>rubygems_[0-9a-f]{48})\b", &["rubygems_"]),
     r("nuget-api-key", "NuGet", "NuGet API Key", H,
       r"\b(?P<secret>oy2[a-z0-9]{43})\b", &["oy2"]),
-    r("nuget-config-password", "NuGet", "Clear-text password in NuGet.Config", H,
-      r#"<add\s+key="ClearTextPassword"\s+value="(?P<secret>[^"]{4,256})""#,
-      &["cleartextpassword"]),
-    r("docker-config-auth", "Docker", "Registry credentials in Docker config.json", H,
-      r#""auth"\s*:\s*"(?P<secret>[A-Za-z0-9+/]{12,}={0,2})""#, &["\"auth\""]),
     r("docker-hub-pat", "Docker", "Docker Hub Access Token", H,
       concat!(r"\b(?P<secret>dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,32})", e!()), &["dckr_"]),
-    r("maven-settings-password", "Maven", "Password in Maven settings.xml", H,
-      r"<password>(?P<secret>[^<>\s$][^<>]{3,255})</password>", &["<password>"])
-      .path(r"(?i)(?:^|/)(?:settings|settings-security)\.xml$"),
     r("artifactory-api-key", "JFrog", "JFrog Artifactory API Key", H,
       r"\b(?P<secret>AKCp[A-Za-z0-9]{69})\b", &["akcp"]),
     r("artifactory-reference-token", "JFrog", "JFrog Artifactory Reference Token", H,
@@ -525,8 +513,21 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       r"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\s*(?P<secret>[ -~\s]{64,}?)\s*---- END SSH2 ENCRYPTED PRIVATE KEY ----",
       &["begin ssh2 encrypted private key"]).lines(2000),
     r("putty-private-key", "AsymmetricPrivateKey", "PuTTY private key", C,
-      r"PuTTY-User-Key-File-[23]: [^\r\n]+\r?\n(?:[^\r\n]*\r?\n){1,40}?Private-Lines: [0-9]+\r?\n(?P<secret>(?:[A-Za-z0-9+/=]+\r?\n)*[A-Za-z0-9+/=]+)",
+      r"PuTTY-User-Key-File-[23]: [^\r\n]+\r?\n(?:[^\r\n]*\r?\n){1,40}?Private-Lines: [0-9]+\r?\n(?P<secret>[A-Za-z0-9+/=]+\r?$(?:\n[A-Za-z0-9+/=]+\r?$)*)",
       &["putty-user-key-file-"]).lines(200),
+    // ------------------------------ credentials inside config file formats
+    r("npmrc-auth", "npm", "npm registry credentials in .npmrc", H,
+      r"(?:_authToken|_auth|_password)\s*=\s*[\x22']?(?P<secret>[A-Za-z0-9+/=_.:-]{16,512})",
+      &["_auth", "_password"])
+      .path(r"(?:^|/)\.?npmrc$"),
+    r("nuget-config-password", "NuGet", "Clear-text password in NuGet.Config", H,
+      r#"<add\s+key="ClearTextPassword"\s+value="(?P<secret>[^"]{4,256})""#,
+      &["cleartextpassword"]),
+    r("docker-config-auth", "Docker", "Registry credentials in Docker config.json", H,
+      r#""auth"\s*:\s*"(?P<secret>[A-Za-z0-9+/]{12,}={0,2})""#, &["\"auth\""]),
+    r("maven-settings-password", "Maven", "Password in Maven settings.xml", H,
+      r"<password>(?P<secret>[^<>\s$][^<>]{3,255})</password>", &["<password>"])
+      .path(r"(?i)(?:^|/)(?:settings|settings-security)\.xml$"),
     // ------------------------------------------------ databases and URLs
     r("postgres-uri-password", "PostgreSQL", "Password in a PostgreSQL connection URI", H,
       url!("postgres|postgresql|postgis|jdbc:postgresql"), &["postgres"])
