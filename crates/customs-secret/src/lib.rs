@@ -747,7 +747,8 @@ fn build_finding(
     let (_, last_le) = line_bounds(buf, last_byte);
     let mut to = last_le;
     for _ in 0..CONTEXT_LINES {
-        if to >= buf.len() {
+        // No phantom empty line after a final newline.
+        if to + 1 >= buf.len() {
             break;
         }
         to = line_bounds(buf, to + 1).1;

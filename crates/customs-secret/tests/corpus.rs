@@ -71,10 +71,17 @@ fn load() -> Corpus {
     }
     let mut labels = BTreeSet::new();
     let text = std::fs::read_to_string(dir.join("labels.txt")).unwrap_or_default();
-    for l in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let (loc, rule) = l.split_once(' ').unwrap_or_default();
         let (path, line) = loc.rsplit_once(':').unwrap_or_default();
-        labels.insert((path.to_string(), line.parse().unwrap_or(0), rule.to_string()));
+        labels.insert((
+            path.to_string(),
+            line.parse().unwrap_or(0),
+            rule.to_string(),
+        ));
     }
     let near_misses = std::fs::read_to_string(dir.join("near-misses.txt"))
         .unwrap_or_default()
@@ -92,7 +99,11 @@ fn load() -> Corpus {
 #[test]
 fn corpus_precision_and_recall() {
     let c = load();
-    assert!(c.files.len() > 60, "corpus missing: {} files", c.files.len());
+    assert!(
+        c.files.len() > 60,
+        "corpus missing: {} files",
+        c.files.len()
+    );
     assert!(c.labels.len() >= 170, "{} labels", c.labels.len());
     let s = SecretScanner::builtin();
 
@@ -115,7 +126,10 @@ fn corpus_precision_and_recall() {
                 if c.near_misses.contains(path) {
                     near_miss_fps += 1;
                 }
-                fps.push(format!("{path}:{} {} | {}", f.start_line, f.rule_id, f.match_line));
+                fps.push(format!(
+                    "{path}:{} {} | {}",
+                    f.start_line, f.rule_id, f.match_line
+                ));
             }
             // The secret never appears in the output.
             let json = serde_json::to_string(&f).unwrap_or_default();
@@ -151,9 +165,17 @@ fn every_rule_has_a_true_positive_containing_its_keywords() {
     let s = SecretScanner::builtin();
     for rule in s.rules() {
         let tps: Vec<_> = c.labels.iter().filter(|(_, _, r)| r == &rule.id).collect();
-        assert!(!tps.is_empty(), "rule {} has no true positive in the corpus", rule.id);
+        assert!(
+            !tps.is_empty(),
+            "rule {} has no true positive in the corpus",
+            rule.id
+        );
         if rule.keywords.is_empty() {
-            assert!(rule.path.is_some(), "{}: keywordless rule without path", rule.id);
+            assert!(
+                rule.path.is_some(),
+                "{}: keywordless rule without path",
+                rule.id
+            );
             continue;
         }
         for (path, line, _) in tps {
@@ -188,14 +210,22 @@ fn masked_output_never_holds_a_labelled_secret() {
             let off = f.offset as usize;
             let end = data
                 .get(off..)
-                .and_then(|s| s.iter().position(|&b| b == b'\n' || b == b'"' || b == b'\''))
+                .and_then(|s| {
+                    s.iter()
+                        .position(|&b| b == b'\n' || b == b'"' || b == b'\'')
+                })
                 .map_or(data.len(), |i| off + i);
-            let secret = String::from_utf8_lossy(data.get(off..end).unwrap_or_default()).into_owned();
+            let secret =
+                String::from_utf8_lossy(data.get(off..end).unwrap_or_default()).into_owned();
             if secret.len() < 8 {
                 continue;
             }
             let json = serde_json::to_string(&f).unwrap_or_default();
-            assert!(!json.contains(&secret), "{path}: {} leaks its secret", f.rule_id);
+            assert!(
+                !json.contains(&secret),
+                "{path}: {} leaks its secret",
+                f.rule_id
+            );
         }
     }
 }
