@@ -1,0 +1,331 @@
+//! Python: installed distributions (`METADATA`, `PKG-INFO`, single-file
+//! `.egg-info`), `requirements.txt`, `poetry.lock`, `Pipfile.lock`, `uv.lock`.
+
+use crate::util::{dedupe, json, mark_dev_by_reachability, new_pkg, pkg_id, toml, utf8};
+use crate::LangError;
+use customs_model::lang_type as lt;
+use customs_model::{normalize_name, Package, Relationship};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Email-header fields of core metadata (RFC 822 style, continuation lines
+/// start with whitespace; the body after the first blank line is ignored).
+fn headers(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = out.last_mut() {
+                v.push('\n');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            out.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// Installed distribution metadata. The name is kept as the distribution
+/// spells it (Trivy does); matching normalizes it (PEP 503).
+pub fn parse_metadata(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    let text = String::from_utf8_lossy(data);
+    let h = headers(&text);
+    let get = |k: &str| {
+        h.iter()
+            .find(|(key, v)| key == k && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    let name =
+        get("name").ok_or_else(|| LangError::new(path, "no Name field in package metadata"))?;
+    let version = get("version")
+        .ok_or_else(|| LangError::new(path, "no Version field in package metadata"))?;
+    let mut license = get("license-expression")
+        .or_else(|| {
+            get("license").filter(|l| !l.contains('\n') && l.len() <= 100 && *l != "UNKNOWN")
+        })
+        .map(str::to_string);
+    if license.is_none() {
+        license = h
+            .iter()
+            .filter(|(k, _)| k == "classifier")
+            .find_map(|(_, v)| v.strip_prefix("License :: "))
+            .and_then(|v| v.rsplit(" :: ").next())
+            .map(str::to_string);
+    }
+    let mut p = new_pkg(lt::PYTHON_PKG, name, version);
+    p.licenses = license.into_iter().collect();
+    p.file_path = path.to_string();
+    Ok(vec![p])
+}
+
+/// `requirements.txt`: only exact pins (`==`, `===`) name a version; other
+/// requirement lines, options (`-r`, `-e`, `--hash`...) and URLs are skipped.
+pub fn parse_requirements(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    let text = utf8(path, data)?;
+    let mut out = Vec::new();
+    // Join backslash continuations first.
+    let joined = text.replace("\\\r\n", " ").replace("\\\n", " ");
+    for (n, raw) in joined.lines().enumerate() {
+        let line = match raw.find(" #").or_else(|| raw.starts_with('#').then_some(0)) {
+            Some(i) => raw.get(..i).unwrap_or(""),
+            None => raw,
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with('-') {
+            if line.starts_with("-r") || line.starts_with("--requirement") || line.starts_with("-c")
+            {
+                tracing::debug!(
+                    file = path,
+                    line = n + 1,
+                    "included requirements file not followed"
+                );
+            }
+            continue;
+        }
+        // Drop options on the line (`--hash=...`) and environment markers.
+        let spec = line.split(" --").next().unwrap_or(line);
+        let spec = spec.split(';').next().unwrap_or(spec).trim();
+        let Some(eq) = spec.find("==") else { continue };
+        let (name, rest) = spec.split_at(eq);
+        let version = rest.trim_start_matches('=').trim();
+        let name = name.split('[').next().unwrap_or(name).trim();
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let valid_version = !version.is_empty()
+            && !version.contains([',', '*', ' ', '<', '>', '!', '~'])
+            && version.chars().all(|c| !c.is_control());
+        if !valid_name || !valid_version {
+            tracing::warn!(file = path, line = n + 1, "skipped requirement {spec:?}");
+            continue;
+        }
+        out.push(new_pkg(lt::PIP, name, version));
+    }
+    Ok(dedupe(out))
+}
+
+#[derive(Deserialize)]
+struct PoetryLock {
+    #[serde(default)]
+    package: Vec<PoetryPkg>,
+}
+
+#[derive(Deserialize)]
+struct PoetryPkg {
+    name: String,
+    version: String,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    source: Option<PoetrySource>,
+}
+
+#[derive(Deserialize)]
+struct PoetrySource {
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+/// `poetry.lock`: names normalized (PEP 503) as Trivy does; local
+/// `directory`/`file` sources are skipped; `category = "dev"` (Poetry < 1.2)
+/// marks dev dependencies.
+pub fn parse_poetry_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    let lock: PoetryLock = toml(path, data)?;
+    let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+    for p in &lock.package {
+        let n = normalize_name("PyPI", &p.name);
+        let id = pkg_id(lt::POETRY, &n, &p.version);
+        ids.entry(n).or_default().push(id);
+    }
+    let mut out = Vec::new();
+    for p in lock.package {
+        if let Some(s) = &p.source {
+            if s.kind == "directory" || s.kind == "file" {
+                tracing::debug!(file = path, package = p.name, "local poetry source skipped");
+                continue;
+            }
+        }
+        let n = normalize_name("PyPI", &p.name);
+        let mut pkg = new_pkg(lt::POETRY, &n, &p.version);
+        pkg.dev = p.category.as_deref() == Some("dev");
+        for d in p.dependencies.keys() {
+            let dn = normalize_name("PyPI", d);
+            // Several versions of one name can be locked (markers): link all.
+            if let Some(v) = ids.get(&dn) {
+                pkg.depends_on.extend(v.iter().cloned());
+            }
+        }
+        out.push(pkg);
+    }
+    Ok(dedupe(out))
+}
+
+#[derive(Deserialize)]
+struct PipfileLock {
+    #[serde(default)]
+    default: BTreeMap<String, PipfileDep>,
+    #[serde(default)]
+    develop: BTreeMap<String, PipfileDep>,
+}
+
+#[derive(Deserialize)]
+struct PipfileDep {
+    #[serde(default)]
+    version: Option<String>,
+}
+
+/// `Pipfile.lock`: `default` and `develop` (dev) sections; entries without a
+/// `==` version (git, path, editable) are skipped.
+pub fn parse_pipfile_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    let lock: PipfileLock = json(path, data)?;
+    let mut out = Vec::new();
+    for (section, dev) in [(&lock.default, false), (&lock.develop, true)] {
+        for (name, dep) in section {
+            let Some(v) = dep.version.as_deref().and_then(|v| v.strip_prefix("==")) else {
+                tracing::debug!(
+                    file = path,
+                    package = name,
+                    "Pipfile.lock entry without a pinned version"
+                );
+                continue;
+            };
+            let mut p = new_pkg(lt::PIPENV, name, v.trim_start_matches('='));
+            p.dev = dev;
+            out.push(p);
+        }
+    }
+    Ok(dedupe(out))
+}
+
+#[derive(Deserialize)]
+struct UvLock {
+    #[serde(default)]
+    package: Vec<UvPkg>,
+}
+
+#[derive(Deserialize)]
+struct UvPkg {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    source: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    dependencies: Vec<UvDep>,
+    #[serde(default, rename = "optional-dependencies")]
+    optional: BTreeMap<String, Vec<UvDep>>,
+    #[serde(default, rename = "dev-dependencies")]
+    dev: BTreeMap<String, Vec<UvDep>>,
+}
+
+#[derive(Deserialize)]
+struct UvDep {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+impl UvPkg {
+    fn is_root(&self) -> bool {
+        ["editable", "virtual"]
+            .iter()
+            .any(|k| self.source.get(*k).and_then(|v| v.as_str()) == Some("."))
+    }
+}
+
+/// `uv.lock`: the project (source `editable`/`virtual` = ".") is the root;
+/// its dependencies and optional dependencies are direct, its dev groups
+/// mark packages reachable only from them as dev.
+pub fn parse_uv_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    let lock: UvLock = toml(path, data)?;
+    let mut ids: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for p in &lock.package {
+        let n = normalize_name("PyPI", &p.name);
+        let v = p.version.clone().unwrap_or_default();
+        ids.entry(n.clone())
+            .or_default()
+            .push((v.clone(), pkg_id(lt::UV, &n, &v)));
+    }
+    let resolve = |d: &UvDep| -> Vec<String> {
+        let n = normalize_name("PyPI", &d.name);
+        let cands = ids.get(&n).map(Vec::as_slice).unwrap_or_default();
+        match &d.version {
+            Some(v) => cands
+                .iter()
+                .filter(|(cv, _)| cv == v)
+                .map(|(_, id)| id.clone())
+                .collect(),
+            None => cands.iter().map(|(_, id)| id.clone()).collect(),
+        }
+    };
+    let root = lock.package.iter().find(|p| p.is_root());
+    let mut direct: Vec<String> = Vec::new();
+    let mut prod_roots: Vec<String> = Vec::new();
+    if let Some(r) = root {
+        let rid = pkg_id(
+            lt::UV,
+            &normalize_name("PyPI", &r.name),
+            r.version.as_deref().unwrap_or(""),
+        );
+        prod_roots.push(rid);
+        for d in r.dependencies.iter().chain(r.optional.values().flatten()) {
+            direct.extend(resolve(d));
+        }
+        for d in r.dev.values().flatten() {
+            direct.extend(resolve(d));
+        }
+    }
+    let mut out = Vec::new();
+    for p in &lock.package {
+        let n = normalize_name("PyPI", &p.name);
+        let mut pkg = new_pkg(lt::UV, &n, p.version.as_deref().unwrap_or(""));
+        pkg.relationship = Some(if p.is_root() {
+            Relationship::Root
+        } else if direct.contains(&pkg.id) {
+            Relationship::Direct
+        } else {
+            Relationship::Indirect
+        });
+        for d in p.dependencies.iter().chain(p.optional.values().flatten()) {
+            pkg.depends_on.extend(resolve(d));
+        }
+        out.push(pkg);
+    }
+    if root.is_some() {
+        mark_dev_by_reachability(&mut out, &prod_roots);
+    }
+    Ok(dedupe(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_license_order() {
+        let m = b"Metadata-Version: 2.1\nName: Foo_Bar\nVersion: 1.0\nLicense: Long text\n  more text\nClassifier: License :: OSI Approved :: MIT License\n\nbody: x\n";
+        let p = parse_metadata("x/METADATA", m).unwrap_or_default();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].name, "Foo_Bar");
+        assert_eq!(p[0].licenses, vec!["MIT License"]);
+        assert_eq!(
+            p[0].identifier.purl.as_deref(),
+            Some("pkg:pypi/foo-bar@1.0")
+        );
+        let m = b"Name: a\nVersion: 2\nLicense-Expression: Apache-2.0\nLicense: MIT\n";
+        let p = parse_metadata("x/METADATA", m).unwrap_or_default();
+        assert_eq!(p[0].licenses, vec!["Apache-2.0"]);
+        assert!(parse_metadata("x/METADATA", b"Version: 1\n").is_err());
+    }
+}
