@@ -127,7 +127,7 @@ pub fn parse_go_mod(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> 
     if block.is_some() {
         return Err(LangError::new(path, "unterminated ( block"));
     }
-    let skip_indirect = go_version.as_deref().is_some_and(|v| less_than_1_17(v));
+    let skip_indirect = go_version.as_deref().is_some_and(less_than_1_17);
     let mut pkgs: BTreeMap<String, Package> = BTreeMap::new();
     if let Some(tc) = toolchain {
         let v = tc.strip_prefix("go").unwrap_or(&tc);

@@ -39,7 +39,7 @@ pub fn pkg_id(lang_type: &str, name: &str, version: &str) -> String {
 
 /// Split `ns/last` at the last `/` (Go, Swift) or the first (npm scopes,
 /// composer vendors, CocoaPods subspecs).
-fn split_ns<'a>(name: &'a str, at_last: bool) -> (Option<&'a str>, &'a str) {
+fn split_ns(name: &str, at_last: bool) -> (Option<&str>, &str) {
     let i = if at_last {
         name.rfind('/')
     } else {
