@@ -628,6 +628,18 @@ mod tests {
     }
 
     #[test]
+    fn lowercase_platform_and_onbuild() {
+        let d = parse("from --platform=$BUILDPLATFORM golang:1.22 as build\nonbuild run apk add x\nrun echo\n");
+        assert_eq!(d.stages[0].image.as_deref(), Some("golang:1.22"));
+        assert_eq!(d.instrs[0].flag("platform"), Some("$BUILDPLATFORM"));
+        assert_eq!(d.stages[0].alias.as_deref(), Some("build"));
+        // ONBUILD instructions are not counted as the stage's own.
+        assert_eq!(d.all("run").count(), 1);
+        assert_eq!(d.instrs[1].cmd, "onbuild");
+        assert_eq!(d.instrs[1].value[0], "RUN");
+    }
+
+    #[test]
     fn duplicate_aliases_are_kept() {
         let d = parse("FROM a AS x\nFROM b AS x\n");
         assert_eq!(d.stages.len(), 2);
