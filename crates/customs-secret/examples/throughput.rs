@@ -67,7 +67,7 @@ fn main() {
     let mut planted = 0usize;
     while total < mb << 20 {
         let size = 1024 + (rng.next() % (256 * 1024)) as usize;
-        let secret = rng.next() % 50 == 0;
+        let secret = rng.next().is_multiple_of(50);
         planted += secret as usize;
         let f = file(&mut rng, size, secret);
         total += f.len();

@@ -149,9 +149,9 @@ fn path_allow_and_skip() {
 fn placeholders_are_allowed() {
     let s = SecretScanner::builtin();
     let data = format!(
-        "AWS_ACCESS_KEY_ID={}\nGITHUB_TOKEN={}\nAPI_TOKEN=<your-token>\npassword = \"changeme123\"\nDB_PASSWORD=${{DB_PASSWORD}}\n",
+        "AWS_ACCESS_KEY_ID={}\nGITHUB_TOKEN=ghp_{}\nAPI_TOKEN=<your-token>\npassword = \"changeme123\"\nDB_PASSWORD=${{DB_PASSWORD}}\n",
         "AKIAIOSFODNN7EXAMPLE",
-        format!("ghp_{}", "x".repeat(36)),
+        "x".repeat(36),
     );
     let f = s.scan("app/.env", data.as_bytes());
     assert!(f.is_empty(), "{f:#?}");
@@ -248,7 +248,7 @@ fn reader_equals_whole_buffer_on_many_secrets() {
     let mut data = String::new();
     let mut i = 0usize;
     while data.len() < 3 * CHUNK_LEN + 12345 {
-        if i % 997 == 0 {
+        if i.is_multiple_of(997) {
             data.push_str(&format!(
                 "slack=xoxb-{:012}-{:012}-{}\n",
                 i,

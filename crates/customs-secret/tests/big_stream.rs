@@ -25,7 +25,7 @@ impl Read for Gen {
                 self.pending.clear();
                 self.pos = 0;
                 self.line += 1;
-                if self.line % TOKEN_EVERY == 0 {
+                if self.line.is_multiple_of(TOKEN_EVERY) {
                     self.pending.extend_from_slice(
                         format!("TOKEN={}{:036}\n", "ghp_", self.line * 7919 + 17).as_bytes(),
                     );
