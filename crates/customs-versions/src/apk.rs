@@ -315,6 +315,16 @@ mod tests {
     }
 
     #[test]
+    fn documented_chain() {
+        let chain = ["1.0_rc1", "1.0", "1.0-r0", "1.0_p1", "1.0a", "1.0.1"];
+        for w in chain.windows(2) {
+            if let [a, b] = w {
+                assert_eq!(c(a, b), Less, "{a} < {b}");
+            }
+        }
+    }
+
+    #[test]
     fn secdb_typos_are_repaired() {
         assert_eq!(c("4.8.0.-r1", "4.8.0-r1"), Equal);
         assert_eq!(c("0.8.21.r2", "0.8.21-r2"), Equal);
