@@ -112,66 +112,68 @@ impl Scheme {
     /// assert_eq!(Scheme::for_ecosystem("Rocky Linux:9"), Scheme::Rpm);
     /// assert_eq!(Scheme::for_ecosystem("PyPI"), Scheme::Pep440);
     /// assert_eq!(Scheme::for_ecosystem("crates.io"), Scheme::Semver);
+    /// assert_eq!(Scheme::for_ecosystem("Photon OS:3.0"), Scheme::Rpm);
     /// assert_eq!(Scheme::for_ecosystem("Hackage"), Scheme::Generic);
     /// ```
     pub fn for_ecosystem(ecosystem: &str) -> Scheme {
         let base = ecosystem.trim();
         let base = base.split(':').next().unwrap_or(base).trim();
         let lower = base.to_ascii_lowercase();
+        let starts = |prefixes: &[&str]| prefixes.iter().any(|p| lower.starts_with(p));
         match lower.as_str() {
-            "alpine" | "alpinelinux" | "wolfi" | "chainguard" | "minimos" | "postmarketos" => {
-                Scheme::Apk
-            }
-            "debian" | "ubuntu" | "distroless" | "linux mint" | "devuan" | "kali" | "raspbian" => {
-                Scheme::Dpkg
-            }
-            "redhat"
-            | "red hat"
-            | "rhel"
-            | "centos"
-            | "rocky"
-            | "rocky linux"
-            | "alma"
-            | "almalinux"
-            | "fedora"
-            | "amazon"
-            | "amazon linux"
-            | "oracle"
-            | "oracle linux"
-            | "ol"
-            | "suse"
-            | "opensuse"
-            | "opensuse-leap"
-            | "opensuse-tumbleweed"
-            | "opensuse.leap"
-            | "sles"
-            | "suse linux enterprise"
-            | "sle"
-            | "photon"
-            | "cbl-mariner"
-            | "mariner"
-            | "azurelinux"
-            | "azure linux"
-            | "mageia"
-            | "openeuler"
-            | "anolis" => Scheme::Rpm,
-            "pypi" | "python" => Scheme::Pep440,
-            "go" | "golang" => Scheme::Go,
+            "pypi" | "python" => return Scheme::Pep440,
+            "go" | "golang" => return Scheme::Go,
             "crates.io" | "cargo" | "hex" | "pub" | "swifturl" | "swift" | "semver" => {
-                Scheme::Semver
+                return Scheme::Semver
             }
-            "npm" => Scheme::Npm,
-            "rubygems" | "gem" | "bundler" | "cocoapods" => Scheme::RubyGems,
-            "maven" => Scheme::Maven,
-            "nuget" => Scheme::NuGet,
-            "packagist" | "composer" => Scheme::Packagist,
-            _ => {
-                if lower.starts_with("opensuse") || lower.starts_with("suse") {
-                    Scheme::Rpm
-                } else {
-                    Scheme::Generic
-                }
-            }
+            "npm" => return Scheme::Npm,
+            "rubygems" | "gem" | "bundler" | "cocoapods" => return Scheme::RubyGems,
+            "maven" => return Scheme::Maven,
+            "ol" => return Scheme::Rpm,
+            "nuget" => return Scheme::NuGet,
+            "packagist" | "composer" => return Scheme::Packagist,
+            _ => {}
+        }
+        // Distribution families, possibly with a product suffix
+        // (`Ubuntu Pro`, `Photon OS`, `Red Hat Enterprise Linux`).
+        if starts(&["alpine", "wolfi", "chainguard", "minimos", "postmarketos"]) {
+            Scheme::Apk
+        } else if starts(&[
+            "debian",
+            "ubuntu",
+            "distroless",
+            "linux mint",
+            "devuan",
+            "kali",
+            "raspbian",
+        ]) {
+            Scheme::Dpkg
+        } else if starts(&[
+            "redhat",
+            "red hat",
+            "rhel",
+            "centos",
+            "rocky",
+            "alma",
+            "fedora",
+            "amazon",
+            "oracle",
+            "suse",
+            "opensuse",
+            "sles",
+            "sle-",
+            "photon",
+            "cbl-mariner",
+            "mariner",
+            "azurelinux",
+            "azure linux",
+            "mageia",
+            "openeuler",
+            "anolis",
+        ]) {
+            Scheme::Rpm
+        } else {
+            Scheme::Generic
         }
     }
 
@@ -339,5 +341,64 @@ pub fn satisfies(scheme: Scheme, version: &str, requirement: &str) -> Result<boo
             req::satisfies_interval(scheme, version, requirement)
         }
         _ => req::satisfies_list(scheme, version, requirement),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecosystems() {
+        for (name, want) in [
+            ("alpine:3.10", Scheme::Apk),
+            ("Alpine:v3.18", Scheme::Apk),
+            ("wolfi", Scheme::Apk),
+            ("chainguard", Scheme::Apk),
+            ("debian:12", Scheme::Dpkg),
+            ("Debian:11", Scheme::Dpkg),
+            ("ubuntu:22.04", Scheme::Dpkg),
+            ("Ubuntu:Pro:18.04:LTS", Scheme::Dpkg),
+            ("redhat:9", Scheme::Rpm),
+            ("Red Hat:enterprise_linux:9::appstream", Scheme::Rpm),
+            ("rocky", Scheme::Rpm),
+            ("Rocky Linux:9", Scheme::Rpm),
+            ("AlmaLinux:8", Scheme::Rpm),
+            ("amazon:2", Scheme::Rpm),
+            ("ol", Scheme::Rpm),
+            ("openSUSE:Leap 15.5", Scheme::Rpm),
+            ("SUSE:Linux Enterprise Server 15 SP5", Scheme::Rpm),
+            ("Mageia:9", Scheme::Rpm),
+            ("PyPI", Scheme::Pep440),
+            ("Go", Scheme::Go),
+            ("crates.io", Scheme::Semver),
+            ("Hex", Scheme::Semver),
+            ("Pub", Scheme::Semver),
+            ("npm", Scheme::Npm),
+            ("RubyGems", Scheme::RubyGems),
+            ("Maven", Scheme::Maven),
+            ("NuGet", Scheme::NuGet),
+            ("Packagist", Scheme::Packagist),
+            ("CRAN", Scheme::Generic),
+            ("oldthing", Scheme::Generic),
+            ("", Scheme::Generic),
+        ] {
+            assert_eq!(Scheme::for_ecosystem(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn errors_are_one_line() {
+        let long = "1\n2".repeat(100);
+        for s in Scheme::ALL {
+            if let Err(e) = compare(s, &long, "1") {
+                let msg = e.to_string();
+                assert!(!msg.contains('\n'), "{msg}");
+                assert!(msg.len() < 400, "{msg}");
+            }
+            if let Err(e) = satisfies(s, "1", ">= 1.0,\n<") {
+                assert!(!e.to_string().contains('\n'), "{e}");
+            }
+        }
     }
 }
