@@ -469,23 +469,7 @@ mod tests {
 
     #[test]
     fn tracker_json() {
-        let json = r#"{
- "openssl": {
-  "CVE-2023-0286": {"description": "X.400 address type confusion", "scope": "remote", "debianbug": 1031413,
-   "releases": {
-    "bookworm": {"status": "resolved", "repositories": {"bookworm": "3.0.8-1"}, "fixed_version": "3.0.8-1", "urgency": "not yet assigned"},
-    "bullseye": {"status": "resolved", "repositories": {"bullseye": "1.1.1n-0+deb11u4"}, "fixed_version": "1.1.1n-0+deb11u4", "urgency": "high"},
-    "buster": {"status": "open", "repositories": {"buster": "1.1.1n-0+deb10u3"}, "urgency": "low**", "nodsa": "Minor issue", "nodsa_reason": "postponed"},
-    "sid": {"status": "resolved", "repositories": {"sid": "3.0.8-1"}, "fixed_version": "3.0.8-1", "urgency": "not yet assigned"}
-   }}},
- "glibc": {
-  "CVE-2010-4756": {"description": "glob() DoS", "scope": "remote",
-   "releases": {
-    "bookworm": {"status": "open", "repositories": {"bookworm": "2.36-9"}, "urgency": "unimportant"},
-    "trixie": {"status": "resolved", "repositories": {"trixie": "2.40-1"}, "fixed_version": "0", "urgency": "unimportant"},
-    "bullseye": {"status": "open", "repositories": {"bullseye": "2.31-13"}, "urgency": "low", "nodsa": "", "nodsa_reason": "ignored"}
-   }}}
-}"#;
+        let json = include_str!("../../tests/fixtures/debian-tracker.json");
         let out = parse_tracker("debian.json", json.as_bytes());
         assert_eq!(out.records, 2);
         assert!(out.skipped.is_empty());

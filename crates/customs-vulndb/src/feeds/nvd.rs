@@ -212,38 +212,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> FeedOutput {
 pub(crate) mod tests {
     use super::*;
 
-    /// A two-CVE feed in the exact NVD 2.0 format.
-    pub(crate) const FEED: &str = r#"{
-  "resultsPerPage": 2, "startIndex": 0, "totalResults": 2,
-  "format": "NVD_CVE", "version": "2.0", "timestamp": "2024-06-01T00:00:00.000",
-  "vulnerabilities": [
-    {"cve": {
-      "id": "CVE-2019-14697", "sourceIdentifier": "cve@mitre.org",
-      "published": "2019-08-06T16:15:11.093", "lastModified": "2024-11-21T04:27:09.000",
-      "vulnStatus": "Modified",
-      "descriptions": [{"lang": "en", "value": "musl libc through 1.1.23 has an x87 floating-point stack adjustment imbalance."},
-                       {"lang": "es", "value": "musl libc ..."}],
-      "metrics": {
-        "cvssMetricV31": [{"source": "nvd@nist.gov", "type": "Primary",
-          "cvssData": {"version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-            "baseScore": 9.8, "baseSeverity": "CRITICAL", "attackVector": "NETWORK"},
-          "exploitabilityScore": 3.9, "impactScore": 5.9}],
-        "cvssMetricV2": [{"source": "nvd@nist.gov", "type": "Primary",
-          "cvssData": {"version": "2.0", "vectorString": "AV:N/AC:L/Au:N/C:P/I:P/A:P", "baseScore": 7.5},
-          "baseSeverity": "HIGH", "exploitabilityScore": 10.0, "impactScore": 6.4}]
-      },
-      "weaknesses": [{"source": "nvd@nist.gov", "type": "Primary",
-        "description": [{"lang": "en", "value": "CWE-787"}]}],
-      "configurations": [],
-      "references": [{"url": "https://www.openwall.com/lists/musl/2019/08/06/1", "source": "cve@mitre.org"}]
-    }},
-    {"cve": {
-      "id": "CVE-2024-0001", "sourceIdentifier": "x", "published": "2024-01-01T00:00:00.000",
-      "lastModified": "2024-01-02T00:00:00.000", "vulnStatus": "Rejected",
-      "descriptions": [{"lang": "en", "value": "** REJECT **"}], "metrics": {}, "references": []
-    }}
-  ]
-}"#;
+    /// A two-CVE feed in the exact NVD 2.0 format (one rejected).
+    pub(crate) const FEED: &str = include_str!("../../tests/fixtures/nvdcve-2.0-2019.json");
 
     #[test]
     fn feed() {

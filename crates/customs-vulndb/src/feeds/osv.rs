@@ -414,4 +414,55 @@ mod tests {
         let out = parse_zip("bad.zip", b"PK\x03\x04garbage", Source::Osv);
         assert_eq!(out.skipped.len(), 1);
     }
+
+    /// An OSV `all.zip` as osv.dev serves it: one `ID.json` per record.
+    pub(crate) fn fixture_zip() -> Vec<u8> {
+        use std::io::Write;
+        use zip::write::SimpleFileOptions;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let deflated =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let stored =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let recs = [
+            (
+                "GHSA-35jh-r3h4-6jhm.json",
+                r#"{"id":"GHSA-35jh-r3h4-6jhm","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2021-23337"],"summary":"Command Injection in lodash","affected":[{"package":{"ecosystem":"npm","name":"Lodash"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"4.17.21"}]}],"database_specific":{"severity":"HIGH"}}],"database_specific":{"cwe_ids":["CWE-77","CWE-94"],"severity":"HIGH"}}"#,
+                deflated,
+            ),
+            (
+                "GHSA-jf85-cpcp-j695.json",
+                r#"{"id":"GHSA-jf85-cpcp-j695","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2019-10744"],"affected":[{"package":{"ecosystem":"npm","name":"lodash"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"4.17.12"}]}]}]}"#,
+                stored,
+            ),
+            (
+                "GHSA-withdrawn.json",
+                r#"{"id":"GHSA-xxxx-withdrawn","modified":"2024-01-01T00:00:00Z","withdrawn":"2024-02-01T00:00:00Z","affected":[]}"#,
+                deflated,
+            ),
+        ];
+        for (name, body, opts) in recs {
+            w.start_file(name, opts).unwrap();
+            w.write_all(body.as_bytes()).unwrap();
+        }
+        w.start_file("README.txt", stored).unwrap();
+        w.write_all(b"not a record").unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn all_zip() {
+        let out = parse_zip("osv/npm/all.zip", &fixture_zip(), Source::Osv);
+        assert!(out.skipped.is_empty(), "{:?}", out.skipped);
+        assert_eq!((out.records, out.withdrawn), (3, 1));
+        assert_eq!(out.advisories.len(), 2);
+        let a = &out.advisories[0];
+        assert_eq!(
+            (a.ecosystem.as_str(), a.package.as_str()),
+            ("npm", "lodash")
+        );
+        assert_eq!(a.vulnerability_id, "CVE-2021-23337");
+        assert_eq!(a.severity, Some(Severity::High));
+        assert_eq!(out.vulns[0].cwe_ids, vec!["CWE-77", "CWE-94"]);
+    }
 }
