@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use customs_model::{Affected, AffectedRange, RangeEvent, RangeKind, Status};
 use serde::Deserialize;
 
-use super::{from_yaml, one_line, Source};
+use super::{from_yaml, one_line, Scalar, Source};
 use crate::record::{AdvisoryRecord, FeedOutput, VulnRecord};
 
 #[derive(Deserialize)]
@@ -23,6 +23,33 @@ struct PkgEntry {
     pkg: serde_json::Value,
 }
 
+/// The typed reading, tried first: scalars keep their text (a package
+/// named `y` or `on` stays a name, not a boolean).
+#[derive(Deserialize)]
+struct StrictDb {
+    #[serde(default, deserialize_with = "super::opt_scalar_string")]
+    distroversion: Option<String>,
+    #[serde(default)]
+    packages: Option<Vec<StrictEntry>>,
+}
+
+#[derive(Deserialize)]
+struct StrictEntry {
+    pkg: StrictPkg,
+}
+
+#[derive(Deserialize)]
+struct StrictPkg {
+    name: Scalar,
+    #[serde(default)]
+    secfixes: Option<BTreeMap<String, Option<Vec<Option<Scalar>>>>>,
+}
+
+/// One package: its name and (fixed version, ids) pairs, or why it is bad.
+type PkgFixes = Result<(String, Vec<(String, Vec<String>)>), String>;
+
+/// The lenient reading, used when the typed one fails: each package is
+/// read on its own so that one bad package does not lose the file.
 #[derive(Deserialize)]
 struct Pkg {
     #[serde(deserialize_with = "super::scalar_string")]
@@ -46,47 +73,79 @@ pub fn ecosystem(distroversion: &str) -> String {
 /// used for `.json` files because it is faster).
 pub fn parse(file: &str, bytes: &[u8]) -> FeedOutput {
     let mut out = FeedOutput::default();
-    let db: Result<SecDb, String> = if file.ends_with(".json") {
+    let json = file.ends_with(".json");
+    let strict: Result<StrictDb, String> = if json {
         serde_json::from_slice(bytes).map_err(|e| e.to_string())
     } else {
         from_yaml(bytes)
     };
-    let db = match db {
-        Ok(db) => db,
-        Err(e) => {
-            out.records += 1;
-            out.skip(file, "", format!("not an Alpine secdb file: {e}"));
-            return out;
+    let (version, packages): (Option<String>, Vec<PkgFixes>) = match strict {
+        Ok(db) => (
+            db.distroversion,
+            db.packages
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| {
+                    let fixes = e
+                        .pkg
+                        .secfixes
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(v, ids)| {
+                            let ids = ids.unwrap_or_default().into_iter().flatten().map(|s| s.0);
+                            (v, ids.collect())
+                        })
+                        .collect();
+                    Ok((e.pkg.name.0, fixes))
+                })
+                .collect(),
+        ),
+        Err(_) => {
+            let lenient: Result<SecDb, String> = if json {
+                serde_json::from_slice(bytes).map_err(|e| e.to_string())
+            } else {
+                from_yaml(bytes)
+            };
+            match lenient {
+                Ok(db) => (
+                    db.distroversion,
+                    db.packages
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(lenient_pkg)
+                        .collect(),
+                ),
+                Err(e) => {
+                    out.records += 1;
+                    out.skip(file, "", format!("not an Alpine secdb file: {e}"));
+                    return out;
+                }
+            }
         }
     };
-    let Some(version) = db.distroversion.filter(|v| !v.trim().is_empty()) else {
+    let Some(version) = version.filter(|v| !v.trim().is_empty()) else {
         out.records += 1;
         out.skip(file, "", "no distroversion");
         return out;
     };
     let eco = ecosystem(&version);
-    for (i, entry) in db.packages.unwrap_or_default().into_iter().enumerate() {
+    for (i, pkg) in packages.into_iter().enumerate() {
         out.records += 1;
-        let pkg: Pkg = match serde_json::from_value(entry.pkg) {
+        let (name, fixes) = match pkg {
             Ok(p) => p,
             Err(e) => {
-                out.skip(file, &format!("packages[{i}]"), one_line(&e.to_string()));
+                out.skip(file, &format!("packages[{i}]"), e);
                 continue;
             }
         };
-        let name = pkg.name.trim().to_string();
+        let name = name.trim().to_string();
         if name.is_empty() {
             out.skip(file, &format!("packages[{i}]"), "empty package name");
             continue;
         }
-        for (fixed, ids) in pkg.secfixes.unwrap_or_default() {
+        for (fixed, ids) in fixes {
             let fixed = fixed.trim().to_string();
-            for entry in ids.unwrap_or_default() {
-                let entry = match entry {
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Null => continue,
-                    other => other.to_string(),
-                };
+            for entry in ids {
                 // Entries are `CVE-2017-8904` or `CVE-2017-8904 XSA-214`:
                 // the first id is the vulnerability, the others aliases.
                 // Typos seen in the real feed are repaired: `CVE_2019-2426`,
@@ -135,6 +194,28 @@ pub fn parse(file: &str, bytes: &[u8]) -> FeedOutput {
         }
     }
     out
+}
+
+fn lenient_pkg(entry: PkgEntry) -> PkgFixes {
+    let pkg: Pkg = serde_json::from_value(entry.pkg).map_err(|e| one_line(&e.to_string()))?;
+    let fixes = pkg
+        .secfixes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(v, ids)| {
+            let ids = ids
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|id| match id {
+                    serde_json::Value::String(s) => Some(s),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                })
+                .collect();
+            (v, ids)
+        })
+        .collect();
+    Ok((pkg.name, fixes))
 }
 
 /// `CVE_2019-2426` → `CVE-2019-2426`, `CVE 2018-16859` → `CVE-2018-16859`.

@@ -109,7 +109,7 @@ impl Source {
 /// Deserialize a scalar (string, integer, float, bool) into its text, so
 /// that YAML's `osvdb: 108575` or `- 1.2` reach us as strings.
 pub(crate) fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_any(ScalarVisitor)
+    Scalar::deserialize(d).map(|s| s.0)
 }
 
 pub(crate) fn opt_scalar_string<'de, D: Deserializer<'de>>(
