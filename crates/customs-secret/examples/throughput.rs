@@ -57,14 +57,32 @@ fn file(rng: &mut Rng, size: usize, secret: bool) -> Vec<u8> {
 }
 
 fn main() {
-    let mb: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(200);
+    let arg = std::env::args().nth(1).unwrap_or_else(|| "200".into());
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let mut files = Vec::new();
     let mut total = 0usize;
     let mut planted = 0usize;
+    let mb: usize = match arg.parse() {
+        Ok(mb) => mb,
+        Err(_) => {
+            let mut stack = vec![std::path::PathBuf::from(&arg)];
+            while let Some(d) = stack.pop() {
+                let Ok(rd) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if let Ok(b) = std::fs::read(&p) {
+                        total += b.len();
+                        files.push(b);
+                    }
+                }
+            }
+            0
+        }
+    };
     while total < mb << 20 {
         let size = 1024 + (rng.next() % (256 * 1024)) as usize;
         let secret = rng.next().is_multiple_of(50);

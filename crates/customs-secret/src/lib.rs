@@ -364,7 +364,7 @@ impl SecretScanner {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_LEN + CHUNK_OVERLAP + CHUNK_MARGIN);
+        let mut buf: Vec<u8> = Vec::new();
         let mut base_offset: u64 = 0;
         let mut base_line: usize = 1;
         let mut own_from: usize = 0;
@@ -627,25 +627,21 @@ fn window(buf: &[u8], p: usize, lines_after: usize, fwd: usize) -> (usize, usize
     }
 }
 
-/// Read up to `want` more bytes into `buf`; true at end of input.
+/// Read up to `want` more bytes into `buf`; true at end of input. The
+/// buffer grows with what is actually read (no zero-filled megabyte for a
+/// small file).
 fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    let target = buf.len() + want;
-    while buf.len() < target {
-        let old = buf.len();
-        buf.resize(target, 0);
-        let res = r.read(buf.get_mut(old..).unwrap_or_default());
-        match res {
-            Ok(0) => {
-                buf.truncate(old);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(old + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(e) => {
-                buf.truncate(old);
-                return Err(e);
-            }
+    let mut need = want as u64;
+    while need > 0 {
+        let n = match r.by_ref().take(need).read_to_end(buf) {
+            Ok(n) => n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(true);
         }
+        need = need.saturating_sub(n);
     }
     Ok(false)
 }
