@@ -236,13 +236,23 @@ pub fn toml<T: serde::de::DeserializeOwned>(
 ) -> Result<T, crate::LangError> {
     let text = utf8(path, data)?;
     toml::from_str(text).map_err(|e| {
+        // Drop the source snippet (`1 | [[package]]`, `| ^^^`) of the message.
         let msg = e.to_string();
         let one: Vec<&str> = msg
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty())
+            .filter(|l| {
+                !l.is_empty()
+                    && !l
+                        .trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+                        .starts_with('|')
+            })
+            .map(|l| {
+                l.trim_start_matches("TOML parse error ")
+                    .trim_end_matches(':')
+            })
             .collect();
-        crate::LangError::new(path, format!("invalid TOML: {}", one.join(" ")))
+        crate::LangError::new(path, format!("invalid TOML {}", one.join(": ")))
     })
 }
 

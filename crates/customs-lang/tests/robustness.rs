@@ -176,3 +176,13 @@ proptest! {
         let _ = analyzer_for(&p);
     }
 }
+
+#[test]
+fn toml_errors_are_one_readable_line() {
+    let a = analyzer_for("Cargo.lock").expect("analyzer");
+    let e = parse(&a, "Cargo.lock", b"[[package]]\nname = \"a\"\n").expect_err("error");
+    assert_eq!(
+        e.to_string(),
+        "Cargo.lock: invalid TOML at line 1, column 1: missing field `version`"
+    );
+}
