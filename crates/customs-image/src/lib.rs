@@ -1,0 +1,24 @@
+//! Image sources and the streaming layer walker of customs.
+//!
+//! ```no_run
+//! use customs_image::{Image, walk::{walk_tar, Event}};
+//! let img = Image::open("alpine.tar.gz")?;
+//! let all: Vec<usize> = (0..img.layers.len()).collect();
+//! img.for_each_layer(&all, &|i, stream| {
+//!     walk_tar(stream, &img.path, &img.layers[i].diff_id, &mut |ev| {
+//!         if let Event::Entry(e, _) = ev { println!("{}", e.path) }
+//!         Ok(())
+//!     })?;
+//!     Ok(())
+//! })?;
+//! # Ok::<(), customs_image::ImageError>(())
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod source;
+pub mod walk;
+
+pub use config::ImageConfig;
+pub use error::ImageError;
+pub use source::{Format, Image, LayerInfo};

@@ -1,0 +1,443 @@
+//! The inventory of an image or a root directory: runs the analyzers over each
+//! layer in one streaming pass (layers in parallel), caches each layer's result
+//! by diff ID, and merges the layers' results into the final view, applying
+//! whiteouts and attributing every package to the layer that brought it.
+//!
+//! ```no_run
+//! use customs_inventory::{analyze_image, Options};
+//! let img = customs_image::Image::open("alpine.tar.gz")?;
+//! let inv = analyze_image(&img, &Options::default())?;
+//! for p in &inv.os_packages { println!("{} {} {}", p.name, p.version, p.layer.diff_id) }
+//! # Ok::<(), customs_inventory::InventoryError>(())
+//! ```
+
+mod cache;
+pub mod layer;
+
+use customs_image::walk::{walk_dir, walk_tar};
+use customs_image::{Image, ImageError};
+use customs_model::{LayerRef, OsInfo, Package};
+pub use layer::{AppFile, FileMeta, FileSecret, LayerResult};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error(transparent)]
+    Image(#[from] ImageError),
+}
+
+/// What to analyze and where the layer cache lives.
+#[derive(Default)]
+pub struct Options {
+    /// OS detection and OS packages.
+    pub os: bool,
+    /// Language packages (installed artifacts and binaries in images; also
+    /// lockfiles when `lockfiles` is set).
+    pub lang: bool,
+    pub lockfiles: bool,
+    pub secrets: Option<customs_secret::SecretScanner>,
+    /// Fingerprint of the secret rules (part of the cache key).
+    pub secret_fingerprint: String,
+    /// Keep the final filesystem's metadata and these files' contents.
+    pub hardening_files: Option<fn(&str) -> bool>,
+    /// Report language packages in files that OS packages installed too.
+    pub include_os_owned: bool,
+    /// The per-layer cache; `None` disables it.
+    pub cache_dir: Option<PathBuf>,
+    /// Today's date for end-of-life checks (days since the Unix epoch).
+    pub today_unix_secs: Option<i64>,
+}
+
+/// Language packages of one target (a lockfile, a binary, or an aggregate
+/// like `Python` for every installed Python package, as Trivy groups them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Application {
+    pub lang_type: String,
+    pub target: String,
+    pub packages: Vec<Package>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub layers: usize,
+    pub analyzed: usize,
+    pub from_cache: usize,
+}
+
+/// The merged result.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub os: Option<OsInfo>,
+    /// Trivy's result type for the OS packages (`alpine`, `debian`...).
+    pub os_type: String,
+    pub os_packages: Vec<Package>,
+    pub applications: Vec<Application>,
+    pub secrets: Vec<FileSecret>,
+    /// The final filesystem (when hardening asked for it).
+    pub files: Vec<(FileMeta, LayerRef)>,
+    pub extra_files: BTreeMap<String, Vec<u8>>,
+    pub warnings: Vec<String>,
+    pub stats: Stats,
+}
+
+impl Options {
+    fn analyzers(&self, installed: bool) -> layer::Analyzers<'_> {
+        layer::Analyzers {
+            os: self.os,
+            installed: self.lang && installed,
+            lockfiles: self.lang && self.lockfiles,
+            secrets: self.secrets.as_ref(),
+            keep_files: self.hardening_files.is_some(),
+            extra_wanted: self.hardening_files,
+        }
+    }
+}
+
+/// Analyze every layer of an image (reading from the cache what it holds) and
+/// merge the results.
+pub fn analyze_image(img: &Image, opts: &Options) -> Result<Inventory, InventoryError> {
+    let an = opts.analyzers(true);
+    let fp = an.fingerprint(&opts.secret_fingerprint);
+    let cache = opts.cache_dir.as_deref().map(cache::LayerCache::new);
+    let n = img.layers.len();
+    let slots: Mutex<Vec<Option<LayerResult>>> = Mutex::new(vec![None; n]);
+    let mut todo = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut stats = Stats {
+        layers: n,
+        ..Default::default()
+    };
+    for (i, l) in img.layers.iter().enumerate() {
+        if seen.contains_key(l.diff_id.as_str()) {
+            continue; // the same layer twice: analyzed once, copied below
+        }
+        seen.insert(&l.diff_id, i);
+        if let Some(hit) = cache.as_ref().and_then(|c| c.get(&l.diff_id, &fp)) {
+            tracing::debug!("layer {} read from the cache", l.diff_id);
+            stats.from_cache += 1;
+            if let Ok(mut s) = slots.lock() {
+                s[i] = Some(hit);
+            }
+        } else {
+            todo.push(i);
+        }
+    }
+    stats.analyzed = todo.len();
+    img.for_each_layer(&todo, &|i, stream| {
+        let label = img.layers.get(i).map(|l| l.diff_id.as_str()).unwrap_or("");
+        let mut result = LayerResult::default();
+        let t = std::time::Instant::now();
+        walk_tar(stream, &img.path, label, &mut |ev| result.visit(&an, ev))?;
+        tracing::debug!("layer {label} analyzed in {:?}", t.elapsed());
+        if let Some(c) = &cache {
+            c.put(label, &fp, &result);
+        }
+        if let Ok(mut s) = slots.lock() {
+            if let Some(slot) = s.get_mut(i) {
+                *slot = Some(result);
+            }
+        }
+        Ok(())
+    })?;
+    let mut slots = slots.into_inner().unwrap_or_default();
+    for (i, l) in img.layers.iter().enumerate() {
+        if slots[i].is_none() {
+            if let Some(&first) = seen.get(l.diff_id.as_str()) {
+                slots[i] = slots[first].clone();
+            }
+        }
+    }
+    let layers: Vec<(LayerRef, LayerResult)> = img
+        .layers
+        .iter()
+        .zip(slots)
+        .map(|(l, r)| (l.layer_ref(), r.unwrap_or_default()))
+        .collect();
+    let mut inv = merge(&layers, opts);
+    inv.stats = stats;
+    Ok(inv)
+}
+
+/// Analyze a root directory (an unpacked image, a VM disk mount, a project
+/// tree) as one layer. `lockfiles` in `opts` selects the project-tree analyzers.
+pub fn analyze_dir(
+    root: &Path,
+    opts: &Options,
+    installed: bool,
+) -> Result<Inventory, InventoryError> {
+    let an = opts.analyzers(installed);
+    let mut result = LayerResult::default();
+    walk_dir(root, &mut |ev| result.visit(&an, ev))?;
+    let mut inv = merge(&[(LayerRef::default(), result)], opts);
+    inv.stats = Stats {
+        layers: 1,
+        analyzed: 1,
+        from_cache: 0,
+    };
+    Ok(inv)
+}
+
+/// Remove `p` and everything below it.
+fn delete_tree<V>(map: &mut BTreeMap<String, V>, p: &str) {
+    map.remove(p);
+    let prefix = if p.is_empty() {
+        String::new()
+    } else {
+        format!("{p}/")
+    };
+    let doomed: Vec<String> = map
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in doomed {
+        map.remove(&k);
+    }
+}
+
+/// Stack one kind of per-path result across layers: deletions of a layer
+/// apply to the layers below it, then its own entries go on top. The value
+/// of each surviving path comes with the index of its layer.
+fn overlay<'a, V>(
+    layers: &'a [(LayerRef, LayerResult)],
+    get: impl Fn(&'a LayerResult) -> Vec<(&'a str, &'a V)>,
+) -> BTreeMap<String, (usize, &'a V)> {
+    let mut map: BTreeMap<String, (usize, &V)> = BTreeMap::new();
+    for (i, (_, r)) in layers.iter().enumerate() {
+        for o in &r.opaque {
+            // The directory itself stays; what lower layers had in it goes.
+            let keep = map.remove(o.as_str());
+            delete_tree(&mut map, o);
+            if let Some(k) = keep {
+                map.insert(o.clone(), k);
+            }
+        }
+        for w in &r.whiteouts {
+            delete_tree(&mut map, w);
+        }
+        for (k, v) in get(r) {
+            map.insert(k.to_string(), (i, v));
+        }
+    }
+    map
+}
+
+fn pkg_key(p: &Package) -> (String, String, String) {
+    (p.name.clone(), p.full_version(), p.arch.clone())
+}
+
+/// Aggregate targets of installed packages, as Trivy names them.
+fn aggregate_target(lang_type: &str) -> Option<&'static str> {
+    use customs_model::lang_type as lt;
+    Some(match lang_type {
+        lt::PYTHON_PKG => "Python",
+        lt::NODE_PKG => "Node.js",
+        lt::GEMSPEC => "Ruby",
+        lt::JAR => "Java",
+        lt::CONDA_PKG => "Conda",
+        _ => return None,
+    })
+}
+
+/// Merge per-layer results (bottom layer first) into the final inventory.
+pub fn merge(layers: &[(LayerRef, LayerResult)], opts: &Options) -> Inventory {
+    let mut inv = Inventory::default();
+    for (_, r) in layers {
+        inv.warnings.extend(r.warnings.iter().cloned());
+    }
+
+    // OS.
+    let releases = overlay(layers, |r| {
+        r.release_files
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect()
+    });
+    inv.os = customs_ospkg::detect_os(&|p: &str| releases.get(p).map(|(_, v)| v.as_slice()));
+    if let Some(os) = inv.os.as_mut() {
+        let today = opts.today_unix_secs.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        });
+        os.eosl = customs_ospkg::eol(os, customs_ospkg::Date::from_unix(today)).is_ended();
+        inv.os_type = customs_ospkg::os_type(os).to_string();
+    }
+
+    // OS packages: the final databases; each package attributed to the
+    // lowest layer whose copy of the same database lists it at that version.
+    let dbs = overlay(layers, |r| {
+        r.pkg_dbs.iter().map(|(k, v)| (k.as_str(), v)).collect()
+    });
+    let lists = overlay(layers, |r| {
+        r.dpkg_lists.iter().map(|(k, v)| (k.as_str(), v)).collect()
+    });
+    let copyrights = overlay(layers, |r| {
+        r.copyrights.iter().map(|(k, v)| (k.as_str(), v)).collect()
+    });
+    for (path, (top, pkgs)) in &dbs {
+        let mut first_seen: HashMap<(String, String, String), usize> = HashMap::new();
+        for (i, (_, r)) in layers.iter().enumerate().take(top + 1) {
+            if let Some(list) = r.pkg_dbs.get(path) {
+                for p in list {
+                    first_seen.entry(pkg_key(p)).or_insert(i);
+                }
+            }
+        }
+        for p in pkgs.iter() {
+            let mut p = p.clone();
+            let li = first_seen.get(&pkg_key(&p)).copied().unwrap_or(*top);
+            p.layer = layers[li].0.clone();
+            inv.os_packages.push(p);
+        }
+    }
+    for (list_path, (_, files)) in &lists {
+        customs_ospkg::attach_dpkg_files(&mut inv.os_packages, list_path, (*files).clone());
+    }
+    if !copyrights.is_empty() {
+        for p in inv.os_packages.iter_mut() {
+            if p.licenses.is_empty() {
+                let key = format!("usr/share/doc/{}/copyright", p.name);
+                if let Some((_, l)) = copyrights.get(&key) {
+                    p.licenses = (*l).clone();
+                }
+            }
+        }
+    }
+    if let Some(os) = &inv.os {
+        for p in inv.os_packages.iter_mut() {
+            let purl = customs_ospkg::purl(os, p);
+            if !purl.is_empty() {
+                p.identifier.purl = Some(purl);
+            }
+            if p.id.is_empty() {
+                p.id = format!("{}@{}", p.name, p.full_version());
+            }
+        }
+    } else {
+        for p in inv.os_packages.iter_mut() {
+            if p.id.is_empty() {
+                p.id = format!("{}@{}", p.name, p.full_version());
+            }
+        }
+    }
+    inv.os_packages.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| a.full_version().cmp(&b.full_version()))
+    });
+    inv.os_packages.dedup_by(|a, b| pkg_key(a) == pkg_key(b));
+
+    // Language packages, without files an OS package installed.
+    let owned: HashSet<&str> = if opts.include_os_owned {
+        HashSet::new()
+    } else {
+        inv.os_packages
+            .iter()
+            .flat_map(|p| p.installed_files.iter().map(String::as_str))
+            .collect()
+    };
+    let apps = overlay(layers, |r| {
+        r.apps.iter().map(|(k, v)| (k.as_str(), v)).collect()
+    });
+    let mut aggregated: BTreeMap<&'static str, Application> = BTreeMap::new();
+    for (path, (li, app)) in &apps {
+        if owned.contains(path.as_str()) || owned_dir(&owned, path) {
+            tracing::debug!("{path}: installed by an OS package; not reported again");
+            continue;
+        }
+        let mut pkgs = app.packages.clone();
+        for p in pkgs.iter_mut() {
+            p.layer = layers[*li].0.clone();
+        }
+        match aggregate_target(&app.lang_type) {
+            Some(target) => {
+                for p in pkgs.iter_mut() {
+                    if p.file_path.is_empty() {
+                        p.file_path = path.clone();
+                    }
+                }
+                aggregated
+                    .entry(target)
+                    .or_insert_with(|| Application {
+                        lang_type: app.lang_type.clone(),
+                        target: target.to_string(),
+                        packages: Vec::new(),
+                    })
+                    .packages
+                    .extend(pkgs);
+            }
+            None => inv.applications.push(Application {
+                lang_type: app.lang_type.clone(),
+                target: path.clone(),
+                packages: pkgs,
+            }),
+        }
+    }
+    for (_, mut a) in aggregated {
+        a.packages.sort_by(|x, y| {
+            x.name
+                .cmp(&y.name)
+                .then_with(|| x.version.cmp(&y.version))
+                .then_with(|| x.file_path.cmp(&y.file_path))
+        });
+        inv.applications.push(a);
+    }
+
+    // Secrets: every layer counts (a file deleted later is still in the
+    // image); a finding copied by several layers is reported once, with the
+    // lowest layer.
+    let mut seen: HashSet<(String, String, usize, String)> = HashSet::new();
+    for (lr, r) in layers {
+        for s in &r.secrets {
+            let key = (
+                s.path.clone(),
+                s.finding.rule_id.clone(),
+                s.finding.start_line,
+                s.finding.match_line.clone(),
+            );
+            if seen.insert(key) {
+                let mut s = s.clone();
+                s.finding.layer = lr.clone();
+                inv.secrets.push(s);
+            }
+        }
+    }
+
+    // The final filesystem, for hardening.
+    if opts.hardening_files.is_some() {
+        let files = overlay(layers, |r| {
+            r.files.iter().map(|f| (f.path.as_str(), f)).collect()
+        });
+        inv.files = files
+            .into_values()
+            .map(|(i, f)| (f.clone(), layers[i].0.clone()))
+            .collect();
+        let extra = overlay(layers, |r| {
+            r.extra_files.iter().map(|(k, v)| (k.as_str(), v)).collect()
+        });
+        inv.extra_files = extra
+            .into_iter()
+            .map(|(k, (_, v))| (k, v.clone()))
+            .collect();
+    }
+    inv
+}
+
+/// Is `path` inside a directory some OS package owns as a whole? dpkg lists
+/// the files of `foo.egg-info/` directories, so a METADATA or PKG-INFO file
+/// inside one counts as owned when its directory holds owned files.
+fn owned_dir(owned: &HashSet<&str>, path: &str) -> bool {
+    match path.rsplit_once('/') {
+        Some((dir, _)) if dir.ends_with(".egg-info") || dir.ends_with(".dist-info") => owned
+            .iter()
+            .any(|o| o.starts_with(dir) && o.len() > dir.len()),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,17 @@
+//! The customs report model and its renderers. Every output format is a pure
+//! function of [`Report`].
+
+pub mod model;
+pub mod table;
+
+pub use model::*;
+
+/// The JSON format: Trivy's schema (SchemaVersion 2), pretty-printed.
+pub fn to_json(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+        // Serializing plain data structures cannot fail; keep a valid document anyway.
+        format!("{{\"error\": \"{e}\"}}")
+    });
+    s.push('\n');
+    s
+}

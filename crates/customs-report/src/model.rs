@@ -1,0 +1,319 @@
+//! The report: one typed model that every scanner fills and every renderer
+//! reads. Field names are Trivy's (JSON SchemaVersion 2), so tools that read
+//! Trivy's JSON read ours.
+
+use customs_model::{LayerRef, OsInfo, Package, PkgIdentifier, Severity, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 2;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Report {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub created_at: String,
+    pub artifact_name: String,
+    /// `container_image` or `filesystem` (Trivy's names).
+    pub artifact_type: String,
+    pub metadata: Metadata,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<ScanResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Metadata {
+    #[serde(rename = "OS", default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsInfo>,
+    #[serde(rename = "ImageID", default, skip_serializing_if = "String::is_empty")]
+    pub image_id: String,
+    #[serde(rename = "DiffIDs", default, skip_serializing_if = "Vec::is_empty")]
+    pub diff_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repo_tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repo_digests: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_config: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerMetadata>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayerMetadata {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub digest: String,
+    #[serde(rename = "DiffID")]
+    pub diff_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub created_by: String,
+}
+
+/// Trivy's result classes.
+pub mod class {
+    pub const OS_PKGS: &str = "os-pkgs";
+    pub const LANG_PKGS: &str = "lang-pkgs";
+    pub const SECRET: &str = "secret";
+    pub const CONFIG: &str = "config";
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScanResult {
+    pub target: String,
+    pub class: String,
+    #[serde(rename = "Type", default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<Package>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<DetectedVulnerability>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misconf_summary: Option<MisconfSummary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub misconfigurations: Vec<Misconfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretFinding>,
+    /// Findings hidden by ignore rules, shown with `--show-suppressed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modified_findings: Vec<ModifiedFinding>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataSource {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "URL", default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+}
+
+/// CVSS of one vendor, as Trivy writes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cvss {
+    #[serde(rename = "V2Vector", default, skip_serializing_if = "String::is_empty")]
+    pub v2_vector: String,
+    #[serde(rename = "V3Vector", default, skip_serializing_if = "String::is_empty")]
+    pub v3_vector: String,
+    #[serde(
+        rename = "V40Vector",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub v40_vector: String,
+    #[serde(rename = "V2Score", default, skip_serializing_if = "Option::is_none")]
+    pub v2_score: Option<f64>,
+    #[serde(rename = "V3Score", default, skip_serializing_if = "Option::is_none")]
+    pub v3_score: Option<f64>,
+    #[serde(rename = "V40Score", default, skip_serializing_if = "Option::is_none")]
+    pub v40_score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DetectedVulnerability {
+    #[serde(rename = "VulnerabilityID")]
+    pub vulnerability_id: String,
+    #[serde(rename = "VendorIDs", default, skip_serializing_if = "Vec::is_empty")]
+    pub vendor_ids: Vec<String>,
+    #[serde(rename = "PkgID", default, skip_serializing_if = "String::is_empty")]
+    pub pkg_id: String,
+    pub pkg_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pkg_path: String,
+    #[serde(default)]
+    pub pkg_identifier: PkgIdentifier,
+    pub installed_version: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fixed_version: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "LayerRef::is_empty")]
+    pub layer: LayerRef,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub severity_source: String,
+    #[serde(
+        rename = "PrimaryURL",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub primary_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_source: Option<DataSource>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub severity: Severity,
+    #[serde(rename = "CweIDs", default, skip_serializing_if = "Vec::is_empty")]
+    pub cwe_ids: Vec<String>,
+    /// Vendor → severity as Trivy's integers (0 unknown … 4 critical).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vendor_severity: BTreeMap<String, u8>,
+    #[serde(rename = "CVSS", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cvss: BTreeMap<String, Cvss>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_date: Option<String>,
+}
+
+/// Trivy's integer for a severity (VendorSeverity values).
+pub fn severity_int(s: Severity) -> u8 {
+    match s {
+        Severity::Unknown => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MisconfSummary {
+    pub successes: u32,
+    pub failures: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Line {
+    pub number: u32,
+    pub content: String,
+    #[serde(default)]
+    pub is_cause: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub annotation: String,
+    #[serde(default)]
+    pub truncated: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub highlighted: String,
+    #[serde(default)]
+    pub first_cause: bool,
+    #[serde(default)]
+    pub last_cause: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Code {
+    #[serde(default)]
+    pub lines: Vec<Line>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CauseMetadata {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub service: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub start_line: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub end_line: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Misconfiguration {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "AVDID", default, skip_serializing_if = "String::is_empty")]
+    pub avd_id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub query: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resolution: String,
+    pub severity: Severity,
+    #[serde(
+        rename = "PrimaryURL",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub primary_url: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// `PASS` or `FAIL`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "LayerRef::is_empty")]
+    pub layer: LayerRef,
+    #[serde(default)]
+    pub cause_metadata: CauseMetadata,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretFinding {
+    #[serde(rename = "RuleID")]
+    pub rule_id: String,
+    pub category: String,
+    pub severity: Severity,
+    pub title: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    #[serde(default)]
+    pub code: Code,
+    /// The matched line with the secret masked.
+    #[serde(rename = "Match")]
+    pub matched: String,
+    #[serde(default, skip_serializing_if = "LayerRef::is_empty")]
+    pub layer: LayerRef,
+}
+
+/// A finding an ignore rule or VEX statement hid, kept for `--show-suppressed`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModifiedFinding {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub status: String,
+    pub statement: String,
+    pub source: String,
+    pub finding: serde_json::Value,
+}
+
+impl ScanResult {
+    pub fn new(target: impl Into<String>, class: &str, kind: impl Into<String>) -> Self {
+        ScanResult {
+            target: target.into(),
+            class: class.to_string(),
+            kind: kind.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Counts of vulnerabilities by severity.
+    pub fn vuln_counts(&self) -> [usize; 5] {
+        let mut c = [0; 5];
+        for v in &self.vulnerabilities {
+            c[severity_int(v.severity) as usize] += 1;
+        }
+        c
+    }
+
+    pub fn failed_misconfigs(&self) -> impl Iterator<Item = &Misconfiguration> {
+        self.misconfigurations.iter().filter(|m| m.status == "FAIL")
+    }
+}

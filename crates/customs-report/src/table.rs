@@ -1,0 +1,308 @@
+//! The human table format: a Trivy-like "Report Summary", then one table per
+//! target (vulnerabilities, secrets, misconfigurations, packages).
+
+use crate::model::{class, Report, ScanResult};
+use comfy_table::{presets::UTF8_FULL, Attribute, Cell, CellAlignment, Color, Table};
+use customs_model::Severity;
+use std::fmt::Write;
+
+/// Which scanners ran: a summary column is shown for each.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scanners {
+    pub vuln: bool,
+    pub secret: bool,
+    pub misconfig: bool,
+    pub hardening: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableOptions {
+    pub scanners: Scanners,
+    /// Colours (only on a terminal).
+    pub color: bool,
+    /// Show the package table of every target.
+    pub list_all_pkgs: bool,
+}
+
+fn sev_color(s: Severity) -> Color {
+    match s {
+        Severity::Critical => Color::Red,
+        Severity::High => Color::DarkRed,
+        Severity::Medium => Color::Yellow,
+        Severity::Low => Color::Blue,
+        Severity::Unknown => Color::Grey,
+    }
+}
+
+fn sev_cell(s: Severity, color: bool) -> Cell {
+    let c = Cell::new(s.as_str());
+    if color {
+        c.fg(sev_color(s)).add_attribute(Attribute::Bold)
+    } else {
+        c
+    }
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    t.set_header(
+        header
+            .iter()
+            .map(|h| Cell::new(h).set_alignment(CellAlignment::Center)),
+    );
+    t
+}
+
+fn is_pkg_result(r: &ScanResult) -> bool {
+    r.class == class::OS_PKGS || r.class == class::LANG_PKGS
+}
+
+fn summary(report: &Report, opts: &TableOptions) -> String {
+    let sc = opts.scanners;
+    let mut header = vec!["Target", "Type"];
+    let inventory_only = !(sc.vuln || sc.secret || sc.misconfig || sc.hardening);
+    if inventory_only {
+        header.push("Packages");
+    }
+    if sc.vuln {
+        header.push("Vulnerabilities");
+    }
+    if sc.secret {
+        header.push("Secrets");
+    }
+    if sc.misconfig || sc.hardening {
+        header.push("Misconfigurations");
+    }
+    let mut t = new_table(&header);
+    for r in &report.results {
+        let mut row: Vec<Cell> = vec![Cell::new(&r.target), Cell::new(&r.kind)];
+        let center = |s: String| Cell::new(s).set_alignment(CellAlignment::Center);
+        if inventory_only {
+            row.push(center(if is_pkg_result(r) {
+                r.packages.len().to_string()
+            } else {
+                "-".into()
+            }));
+        }
+        if sc.vuln {
+            row.push(center(if is_pkg_result(r) {
+                r.vulnerabilities.len().to_string()
+            } else {
+                "-".into()
+            }));
+        }
+        if sc.secret {
+            row.push(center(if r.class == class::SECRET {
+                r.secrets.len().to_string()
+            } else {
+                "-".into()
+            }));
+        }
+        if sc.misconfig || sc.hardening {
+            row.push(center(if r.class == class::CONFIG {
+                r.failed_misconfigs().count().to_string()
+            } else {
+                "-".into()
+            }));
+        }
+        t.add_row(row);
+    }
+    let mut out = String::from("\nReport Summary\n\n");
+    let _ = writeln!(out, "{t}");
+    out.push_str("Legend:\n- '-': Not scanned\n- '0': Clean (no security findings detected)\n");
+    out
+}
+
+fn underline(title: &str) -> String {
+    format!("\n{title}\n{}\n", "=".repeat(title.chars().count()))
+}
+
+fn totals(counts: [usize; 5]) -> String {
+    let total: usize = counts.iter().sum();
+    format!(
+        "Total: {total} (UNKNOWN: {}, LOW: {}, MEDIUM: {}, HIGH: {}, CRITICAL: {})\n",
+        counts[0], counts[1], counts[2], counts[3], counts[4]
+    )
+}
+
+fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
+    out.push_str(&underline(&r.target));
+    out.push_str(&totals(r.vuln_counts()));
+    if r.vulnerabilities.is_empty() {
+        return;
+    }
+    let mut vulns: Vec<_> = r.vulnerabilities.iter().collect();
+    vulns.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.pkg_name.cmp(&b.pkg_name))
+            .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
+    });
+    let mut t = new_table(&[
+        "Library",
+        "Vulnerability",
+        "Severity",
+        "Status",
+        "Installed Version",
+        "Fixed Version",
+        "Title",
+    ]);
+    for v in vulns {
+        let mut title = v.title.clone();
+        if title.chars().count() > 60 {
+            title = title.chars().take(57).collect::<String>() + "...";
+        }
+        if !v.primary_url.is_empty() {
+            title = if title.is_empty() {
+                v.primary_url.clone()
+            } else {
+                format!("{title}\n{}", v.primary_url)
+            };
+        }
+        t.add_row(vec![
+            Cell::new(&v.pkg_name),
+            Cell::new(&v.vulnerability_id),
+            sev_cell(v.severity, opts.color),
+            Cell::new(v.status.as_str()),
+            Cell::new(&v.installed_version),
+            Cell::new(&v.fixed_version),
+            Cell::new(title),
+        ]);
+    }
+    let _ = writeln!(out, "\n{t}");
+}
+
+fn pkg_section(r: &ScanResult, out: &mut String) {
+    if r.packages.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Packages: {}", r.packages.len());
+    let mut t = new_table(&["Package", "Version", "Source", "Layer"]);
+    for p in &r.packages {
+        let src = if p.src_name.is_empty() || (p.src_name == p.name && p.src_version.is_empty()) {
+            String::new()
+        } else {
+            format!("{} {}", p.src_name, p.full_src_version())
+        };
+        let layer = p.layer.diff_id.chars().take(19).collect::<String>();
+        t.add_row(vec![
+            Cell::new(&p.name),
+            Cell::new(p.full_version()),
+            Cell::new(src),
+            Cell::new(layer),
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+}
+
+fn secret_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
+    out.push_str(&underline(&format!("{} (secrets)", r.target)));
+    let mut counts = [0usize; 5];
+    for s in &r.secrets {
+        counts[crate::model::severity_int(s.severity) as usize] += 1;
+    }
+    out.push_str(&totals(counts));
+    for s in &r.secrets {
+        let sev = if opts.color {
+            format!("\x1b[1;31m{}\x1b[0m", s.severity)
+        } else {
+            s.severity.to_string()
+        };
+        let _ = writeln!(out, "\n{sev}: {} ({})", s.title, s.rule_id);
+        out.push_str(&"═".repeat(40));
+        out.push('\n');
+        let _ = writeln!(out, "{}", s.title);
+        out.push_str(&"─".repeat(40));
+        out.push('\n');
+        for l in &s.code.lines {
+            let marker = if l.is_cause { ">" } else { " " };
+            let content = if l.is_cause && opts.color {
+                format!("\x1b[1;31m{}\x1b[0m", l.content)
+            } else {
+                l.content.clone()
+            };
+            let _ = writeln!(out, "{marker}{:>5} {content}", l.number);
+        }
+        out.push_str(&"─".repeat(40));
+        out.push('\n');
+        if !s.layer.is_empty() {
+            let _ = writeln!(out, "  Layer: {}", s.layer.diff_id);
+        }
+    }
+}
+
+fn misconf_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
+    out.push_str(&underline(&format!("{} ({})", r.target, r.kind)));
+    let failed: Vec<_> = r.failed_misconfigs().collect();
+    let mut counts = [0usize; 5];
+    for m in &failed {
+        counts[crate::model::severity_int(m.severity) as usize] += 1;
+    }
+    if let Some(s) = &r.misconf_summary {
+        let _ = writeln!(
+            out,
+            "Tests: {} (SUCCESSES: {}, FAILURES: {})",
+            s.successes + s.failures,
+            s.successes,
+            s.failures
+        );
+    }
+    out.push_str(&totals(counts));
+    let mut failed = failed;
+    failed.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+    for m in failed {
+        let sev = if opts.color {
+            format!("\x1b[1;31m{}\x1b[0m", m.severity)
+        } else {
+            m.severity.to_string()
+        };
+        let _ = writeln!(out, "\n{} ({}): {}", m.id, sev, m.title);
+        out.push_str(&"═".repeat(40));
+        out.push('\n');
+        if !m.message.is_empty() {
+            let _ = writeln!(out, "{}", m.message);
+        }
+        if !m.resolution.is_empty() {
+            let _ = writeln!(out, "Resolution: {}", m.resolution);
+        }
+        if !m.primary_url.is_empty() {
+            let _ = writeln!(out, "See {}", m.primary_url);
+        }
+        if let Some(code) = &m.cause_metadata.code {
+            if !code.lines.is_empty() {
+                out.push_str(&"─".repeat(40));
+                out.push('\n');
+                for l in &code.lines {
+                    let _ = writeln!(out, "{:>5} {}", l.number, l.content);
+                }
+            }
+        }
+        out.push_str(&"─".repeat(40));
+        out.push('\n');
+    }
+}
+
+/// Render the whole report as text tables.
+pub fn render(report: &Report, opts: &TableOptions) -> String {
+    let mut out = summary(report, opts);
+    for r in &report.results {
+        match r.class.as_str() {
+            class::OS_PKGS | class::LANG_PKGS => {
+                if opts.scanners.vuln {
+                    vuln_section(r, opts, &mut out);
+                } else if opts.list_all_pkgs {
+                    out.push_str(&underline(&r.target));
+                }
+                if opts.list_all_pkgs {
+                    pkg_section(r, &mut out);
+                }
+            }
+            class::SECRET => secret_section(r, opts, &mut out),
+            class::CONFIG => misconf_section(r, opts, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
