@@ -92,10 +92,18 @@ fn main() {
         files.push(f);
     }
     let s = SecretScanner::builtin();
+    // SHOW=1 prints each finding (masked).
+    let show = std::env::var_os("SHOW").is_some();
     let t = Instant::now();
     let mut found = 0usize;
     for (i, f) in files.iter().enumerate() {
-        found += s.scan(&format!("srv/app/src/file{i}.txt"), f).len();
+        let fs = s.scan(&format!("srv/app/src/file{i}.txt"), f);
+        if show {
+            for x in &fs {
+                println!("file{i}:{} {} | {}", x.start_line, x.rule_id, x.match_line);
+            }
+        }
+        found += fs.len();
     }
     let secs = t.elapsed().as_secs_f64();
     println!(

@@ -30,6 +30,8 @@ pub(crate) struct Builtin {
     pub path: Option<&'static str>,
     pub allow: &'static [&'static str],
     pub entropy: Option<f64>,
+    /// Allow patterns tested on the whole match (not only the secret).
+    pub allow_match: &'static [&'static str],
     /// Extra lines after the keyword's line that the regex may span.
     pub lines_after: usize,
 }
@@ -51,6 +53,7 @@ const fn r(
         keywords,
         path: None,
         allow: &[],
+        allow_match: &[],
         entropy: None,
         lines_after: 0,
     }
@@ -63,6 +66,10 @@ impl Builtin {
     }
     const fn allow(mut self, a: &'static [&'static str]) -> Self {
         self.allow = a;
+        self
+    }
+    const fn allow_match(mut self, a: &'static [&'static str]) -> Self {
+        self.allow_match = a;
         self
     }
     const fn entropy(mut self, e: f64) -> Self {
@@ -118,6 +125,11 @@ macro_rules! url {
         )
     };
 }
+
+/// URLs whose host is a reserved documentation name (RFC 2606).
+const EXAMPLE_HOST: &[&str] = &[
+    r"(?i)@(?:[a-z0-9-]+\.)*(?:example\.(?:com|org|net)|[a-z0-9-]+\.(?:example|test|invalid))(?:[:/]|$)",
+];
 
 /// Placeholder-looking values of the generic assignment rules.
 const GENERIC_ALLOW: &[&str] = &[
@@ -531,19 +543,24 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     // ------------------------------------------------ databases and URLs
     r("postgres-uri-password", "PostgreSQL", "Password in a PostgreSQL connection URI", H,
       url!("postgres|postgresql|postgis|jdbc:postgresql"), &["postgres"])
-      .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"]),
+      .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
+      .allow_match(EXAMPLE_HOST),
     r("mysql-uri-password", "MySQL", "Password in a MySQL/MariaDB connection URI", H,
       url!("mysql|mysql2|mysqlx|mariadb|jdbc:mysql|jdbc:mariadb"), &["mysql", "mariadb"])
-      .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"]),
+      .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
+      .allow_match(EXAMPLE_HOST),
     r("mongodb-uri-password", "MongoDB", "Password in a MongoDB connection URI", H,
       url!(r"mongodb(?:\+srv)?"), &["mongodb"])
-      .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"]),
+      .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
+      .allow_match(EXAMPLE_HOST),
     r("redis-uri-password", "Redis", "Password in a Redis connection URI", H,
       url!("rediss?"), &["redis"])
-      .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"]),
+      .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
+      .allow_match(EXAMPLE_HOST),
     r("amqp-uri-password", "RabbitMQ", "Password in an AMQP (RabbitMQ) connection URI", H,
       url!("amqps?"), &["amqp"])
-      .allow(&[r"^(?i:password|pass|passwd|secret|guest|\*+)$"]),
+      .allow(&[r"^(?i:password|pass|passwd|secret|guest|\*+)$"])
+      .allow_match(EXAMPLE_HOST),
     r("sqlserver-connection-password", "SQLServer", "Password in a SQL Server connection string", H,
       r"(?i:(?:jdbc:sqlserver://|server=|data source=)[^\x22'\n]{0,200}?(?:password|pwd)=)(?P<secret>[^;\x22'\s]{3,128})",
       &["jdbc:sqlserver", "server=", "data source="])
@@ -551,7 +568,8 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     r("url-basic-auth", "URL", "Credentials in a URL", H,
       r"\b(?i:https?|ftps?|git|ssh|smtps?|ldaps?)://[A-Za-z0-9._%+~-]{1,64}:(?P<secret>[^@/\s\x22'<>:]{3,128})@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}",
       &["://"])
-      .allow(&[r"^(?i:password|pass|passwd|secret|token|\*+|x-oauth-basic)$"]),
+      .allow(&[r"^(?i:password|pass|passwd|secret|token|\*+|x-oauth-basic)$"])
+      .allow_match(EXAMPLE_HOST),
     r("pgpass-password", "PostgreSQL", "Password in a .pgpass file", H,
       r"^[^:#\r\n]+:[^:\r\n]+:[^:\r\n]+:[^:\r\n]+:(?P<secret>[^\r\n]{3,128})$", &[])
       .path(r"(?:^|/)\.pgpass$"),

@@ -489,7 +489,11 @@ impl SecretScanner {
                     if rule.entropy.is_some_and(|t| shannon_entropy(secret) < t) {
                         continue;
                     }
-                    if rule.allow_rules.iter().any(|a| a.allows(path, secret))
+                    let whole = buf.get(m.start()..m.end()).unwrap_or_default();
+                    if rule
+                        .allow_rules
+                        .iter()
+                        .any(|a| a.allows(path, if a.on_match { whole } else { secret }))
                         || self.value_allow.iter().any(|a| a.allows(path, secret))
                     {
                         continue;
@@ -583,6 +587,7 @@ fn compile_allow(a: &config::AllowRuleConfig, origin: &Path) -> Result<AllowRule
         regex,
         path,
         low_variety: false,
+        on_match: false,
     })
 }
 

@@ -47,6 +47,9 @@ pub struct AllowRule {
     pub path: Option<Regex>,
     /// The built-in `repeated-characters` check (no regex can say it).
     pub(crate) low_variety: bool,
+    /// `regex` is tested on the whole match instead of the secret (built-in
+    /// rules only: e.g. a URL whose host is a reserved example domain).
+    pub(crate) on_match: bool,
 }
 
 impl AllowRule {
@@ -128,6 +131,18 @@ impl Rule {
                 regex: Some(regex),
                 path: None,
                 low_variety: false,
+                on_match: false,
+            });
+        }
+        for (i, a) in b.allow_match.iter().enumerate() {
+            let regex = compile_bytes(a, false).map_err(|e| format!("{}: allow: {e}", b.id))?;
+            allow_rules.push(AllowRule {
+                id: format!("{}-allow-match-{}", b.id, i + 1),
+                description: String::new(),
+                regex: Some(regex),
+                path: None,
+                low_variety: false,
+                on_match: true,
             });
         }
         Ok(Rule {
@@ -169,6 +184,7 @@ pub(crate) fn builtin_allow_rules() -> Vec<AllowRule> {
             id: id.to_string(),
             description: description.to_string(),
             low_variety: *id == "repeated-characters",
+            on_match: false,
             regex,
             path,
         });

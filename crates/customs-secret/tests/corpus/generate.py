@@ -553,6 +553,8 @@ neg("app/docker-compose.yml", """services:
       DATABASE_URL: postgres://shop:${DB_PASS}@db:5432/shop
       RABBITMQ_URL: amqp://guest:guest@rabbitmq:5672/
       CACHE_URL: redis://redis:6379/1
+      SMTP_URL: smtp://mailer:Sup3rS3cretPw42@mail.example.com:587
+      DOCS_DB_URL: postgres://docs:Tr0ub4dor-and-3@db.staging.test/docs
 """)
 neg("app/git-log.txt", "\n".join(f"commit {t(HEX, 40)}\nMerge: {t(HEX, 7)} {t(HEX, 7)}\nChange-Id: I{t(HEX, 40)}" for _ in range(6)) + "\n")
 neg("app/internal/http/headers.go", """package http
