@@ -90,7 +90,9 @@ struct TrackerRelease {
 /// One record is one (package, CVE) pair.
 pub fn parse_tracker(file: &str, bytes: &[u8]) -> FeedOutput {
     let mut out = FeedOutput::default();
-    let doc: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
+    // Records stay raw (borrowed) until read one by one: a bad record is
+    // skipped alone, and the large file is not held twice in memory.
+    let doc: BTreeMap<String, BTreeMap<String, &serde_json::value::RawValue>> =
         match serde_json::from_slice(bytes) {
             Ok(d) => d,
             Err(e) => {
@@ -103,7 +105,7 @@ pub fn parse_tracker(file: &str, bytes: &[u8]) -> FeedOutput {
     for (pkg, cves) in doc {
         for (cve, value) in cves {
             out.records += 1;
-            let rec: TrackerCve = match serde_json::from_value(value) {
+            let rec: TrackerCve = match serde_json::from_str(value.get()) {
                 Ok(r) => r,
                 Err(e) => {
                     out.skip(file, &format!("{pkg}/{cve}"), e.to_string());

@@ -10,9 +10,12 @@ use serde::Deserialize;
 use super::{one_line, Source};
 use crate::record::{Cvss, FeedOutput, VulnRecord};
 
+/// Items are kept raw (borrowed from the input) and read one by one, so a
+/// bad item is skipped alone and a large feed is not held twice in memory.
 #[derive(Deserialize)]
-struct Feed {
-    vulnerabilities: Vec<serde_json::Value>,
+struct Feed<'a> {
+    #[serde(borrow)]
+    vulnerabilities: Vec<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -125,7 +128,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> FeedOutput {
     let src = Source::Nvd.id();
     for (i, v) in feed.vulnerabilities.into_iter().enumerate() {
         out.records += 1;
-        let item: Item = match serde_json::from_value(v) {
+        let item: Item = match serde_json::from_str(v.get()) {
             Ok(x) => x,
             Err(e) => {
                 out.skip(
