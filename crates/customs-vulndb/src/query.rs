@@ -134,6 +134,9 @@ impl VulnDb {
             path: path.to_path_buf(),
             source,
         })?;
+        // Map the file instead of copying pages through read(2): the file is
+        // immutable while open (updates replace it by rename).
+        let _ = conn.execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;");
         let db = VulnDb {
             conn,
             path: path.to_path_buf(),
