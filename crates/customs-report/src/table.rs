@@ -2,7 +2,7 @@
 //! target (vulnerabilities, secrets, misconfigurations, packages).
 
 use crate::model::{class, Report, ScanResult};
-use comfy_table::{presets::UTF8_FULL, Attribute, Cell, CellAlignment, Color, Table};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Attribute, Cell, CellAlignment, Color, Table};
 use customs_model::Severity;
 use std::fmt::Write;
 
@@ -45,7 +45,7 @@ fn sev_cell(s: Severity, color: bool) -> Cell {
 
 fn new_table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL);
+    t.load_preset(UTF8_FULL_CONDENSED);
     t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
     t.set_header(
         header

@@ -1,0 +1,482 @@
+//! The scan commands: build the inventory, run the scanners, assemble one
+//! report, filter it, render it, and decide the exit code.
+
+use crate::args::{
+    ConfigArgs, DirArgs, Format, GlobalArgs, ImageArgs, OutputArgs, PolicyArgs, ScanArgs, Scanners,
+};
+use anyhow::{anyhow, bail, Context, Result};
+use customs_inventory::{Inventory, Options};
+use customs_model::Severity;
+use customs_report::{
+    class, table, LayerMetadata, Metadata, Report, ScanResult, SecretFinding, SCHEMA_VERSION,
+};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirMode {
+    Fs,
+    Rootfs,
+}
+
+fn cache_dir(g: &GlobalArgs) -> PathBuf {
+    g.cache_dir.clone().unwrap_or_else(|| {
+        dirs::cache_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("customs")
+    })
+}
+
+/// Serialize one Trivy-shaped type and read it back as another (the scanner
+/// crates and the report share Trivy's field names).
+fn retype<T: serde::Serialize, U: serde::de::DeserializeOwned>(t: &T) -> Result<U> {
+    let v = serde_json::to_value(t)?;
+    Ok(serde_json::from_value(v)?)
+}
+
+fn secret_scanner(a: &ScanArgs) -> Result<(customs_secret::SecretScanner, String)> {
+    match &a.secret_config {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+            let sc = customs_secret::SecretScanner::from_config_file(p)?;
+            let fp = format!("config:{:x}", fxhash(&bytes));
+            Ok((sc, fp))
+        }
+        None => Ok((
+            customs_secret::SecretScanner::builtin(),
+            format!("builtin:{}", env!("CARGO_PKG_VERSION")),
+        )),
+    }
+}
+
+/// A small, stable hash for cache keys (FNV-1a).
+fn fxhash(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for &x in b {
+        h ^= u64::from(x);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+fn options(g: &GlobalArgs, a: &ScanArgs, sc: &Scanners, lockfiles: bool) -> Result<Options> {
+    let (secrets, secret_fingerprint) = if sc.secret {
+        let (s, f) = secret_scanner(a)?;
+        (Some(s), f)
+    } else {
+        (None, String::new())
+    };
+    Ok(Options {
+        os: true,
+        lang: true,
+        lockfiles,
+        secrets,
+        secret_fingerprint,
+        hardening_files: sc
+            .hardening
+            .then_some(customs_misconfig::hardening_wanted as fn(&str) -> bool),
+        include_os_owned: a.include_os_owned,
+        cache_dir: (!a.no_cache).then(|| cache_dir(g)),
+        today_unix_secs: None,
+    })
+}
+
+fn check_scanners(sc: &Scanners) -> Result<()> {
+    if sc.vuln {
+        bail!("--scanners vuln: vulnerability scanning needs the database, which this build does not have yet; use --scanners none, secret, misconfig or hardening");
+    }
+    Ok(())
+}
+
+pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
+    let sc = Scanners::parse(&a.scan.scanners).map_err(|e| anyhow!(e))?;
+    let cfg_sc = Scanners::parse(&a.image_config_scanners)
+        .map_err(|e| anyhow!(e.replace("--scanners", "--image-config-scanners")))?;
+    check_scanners(&sc)?;
+    let t = std::time::Instant::now();
+    let img = customs_image::Image::open(&a.input)?;
+    tracing::debug!(
+        "opened {} ({} layers) in {:?}",
+        a.input,
+        img.layers.len(),
+        t.elapsed()
+    );
+    let opts = options(g, &a.scan, &sc, false)?;
+    let inv = customs_inventory::analyze_image(&img, &opts)?;
+    tracing::debug!(
+        "inventory in {:?}: {} layers, {} analyzed, {} from cache",
+        t.elapsed(),
+        inv.stats.layers,
+        inv.stats.analyzed,
+        inv.stats.from_cache
+    );
+    for w in &inv.warnings {
+        tracing::warn!("{w}");
+    }
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        created_at: now_rfc3339(),
+        artifact_name: a.input.clone(),
+        artifact_type: "container_image".into(),
+        metadata: Metadata {
+            os: inv.os.clone(),
+            image_id: img.id.clone(),
+            diff_ids: img.layers.iter().map(|l| l.diff_id.clone()).collect(),
+            repo_tags: img.repo_tags.clone(),
+            repo_digests: img.repo_digests.clone(),
+            image_config: serde_json::from_slice(&img.config_raw).ok(),
+            layers: img
+                .layers
+                .iter()
+                .map(|l| LayerMetadata {
+                    digest: l.digest.clone(),
+                    diff_id: l.diff_id.clone(),
+                    created_by: l.created_by.clone(),
+                })
+                .collect(),
+        },
+        results: Vec::new(),
+    };
+    package_results(&mut report, &inv, a.scan.list_all_pkgs || !sc.vuln);
+    secret_results(&mut report, &inv);
+    if sc.secret || cfg_sc.secret {
+        image_config_secrets(&mut report, &img, &a.scan)?;
+    }
+    if sc.misconfig || cfg_sc.misconfig {
+        let input = customs_misconfig::ImageConfigInput::from_oci_config_json(&img.config_raw)
+            .map_err(|e| anyhow!("{}: image config: {e}", img.path.display()))?;
+        let o = customs_misconfig::ImageConfigOptions {
+            max_age_days: a.scan.max_image_age,
+            now: std::time::SystemTime::now(),
+        };
+        let r = customs_misconfig::scan_image_config_with(&input, &o);
+        report.results.push(retype(&r)?);
+    }
+    if sc.hardening {
+        let cfg = img.config.config.clone().unwrap_or_default();
+        hardening_result(
+            &mut report,
+            &inv,
+            &a.scan,
+            cfg.user,
+            cfg.entrypoint,
+            cfg.cmd,
+        )?;
+    }
+    let shown = Scanners {
+        misconfig: sc.misconfig || cfg_sc.misconfig,
+        secret: sc.secret || cfg_sc.secret,
+        ..sc
+    };
+    finish(
+        report,
+        &a.scan.output,
+        &a.scan.policy,
+        shown,
+        a.scan.list_all_pkgs,
+    )
+}
+
+pub fn dir(g: &GlobalArgs, a: &DirArgs, mode: DirMode) -> Result<i32> {
+    let sc = Scanners::parse(&a.scan.scanners).map_err(|e| anyhow!(e))?;
+    check_scanners(&sc)?;
+    if !a.path.exists() {
+        bail!("{}: no such file or directory", a.path.display());
+    }
+    let mut opts = options(g, &a.scan, &sc, mode == DirMode::Fs)?;
+    opts.cache_dir = None; // a directory has no diff ID to key a cache on
+    let inv = customs_inventory::analyze_dir(&a.path, &opts, mode == DirMode::Rootfs)?;
+    for w in &inv.warnings {
+        tracing::warn!("{w}");
+    }
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        created_at: now_rfc3339(),
+        artifact_name: a.path.display().to_string(),
+        artifact_type: "filesystem".into(),
+        metadata: Metadata {
+            os: inv.os.clone(),
+            ..Default::default()
+        },
+        results: Vec::new(),
+    };
+    package_results(&mut report, &inv, a.scan.list_all_pkgs || !sc.vuln);
+    secret_results(&mut report, &inv);
+    if sc.misconfig {
+        for r in customs_misconfig::scan_config_path(&a.path) {
+            match r {
+                Ok(fr) => report.results.push(retype(&fr)?),
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+    }
+    if sc.hardening {
+        hardening_result(&mut report, &inv, &a.scan, None, None, None)?;
+    }
+    finish(
+        report,
+        &a.scan.output,
+        &a.scan.policy,
+        sc,
+        a.scan.list_all_pkgs,
+    )
+}
+
+pub fn config(_g: &GlobalArgs, a: &ConfigArgs) -> Result<i32> {
+    if !a.path.exists() {
+        bail!("{}: no such file or directory", a.path.display());
+    }
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        created_at: now_rfc3339(),
+        artifact_name: a.path.display().to_string(),
+        artifact_type: "filesystem".into(),
+        ..Default::default()
+    };
+    let mut errors = 0;
+    for r in customs_misconfig::scan_config_path(&a.path) {
+        match r {
+            Ok(fr) => report.results.push(retype(&fr)?),
+            Err(e) => {
+                errors += 1;
+                eprintln!("customs: error: {e}");
+            }
+        }
+    }
+    let sc = Scanners {
+        misconfig: true,
+        ..Default::default()
+    };
+    let code = finish(report, &a.output, &a.policy, sc, false)?;
+    if errors > 0 && code == 0 {
+        return Ok(i32::from(crate::EXIT_ERROR));
+    }
+    Ok(code)
+}
+
+fn os_target(report: &Report, inv: &Inventory) -> String {
+    match &inv.os {
+        Some(os) => format!("{} ({} {})", report.artifact_name, os.family, os.name),
+        None => report.artifact_name.clone(),
+    }
+}
+
+fn package_results(report: &mut Report, inv: &Inventory, with_packages: bool) {
+    if inv.os.is_some() || !inv.os_packages.is_empty() {
+        let mut r = ScanResult::new(os_target(report, inv), class::OS_PKGS, inv.os_type.clone());
+        if with_packages {
+            r.packages = inv.os_packages.clone();
+        }
+        report.results.push(r);
+    }
+    for app in &inv.applications {
+        let mut r = ScanResult::new(app.target.clone(), class::LANG_PKGS, app.lang_type.clone());
+        if with_packages {
+            r.packages = app.packages.clone();
+        }
+        report.results.push(r);
+    }
+}
+
+fn secret_results(report: &mut Report, inv: &Inventory) {
+    let mut by_path: BTreeMap<&str, Vec<SecretFinding>> = BTreeMap::new();
+    for s in &inv.secrets {
+        match retype::<_, SecretFinding>(&s.finding) {
+            Ok(f) => by_path.entry(s.path.as_str()).or_default().push(f),
+            Err(e) => tracing::warn!("{}: {e}", s.path),
+        }
+    }
+    for (path, secrets) in by_path {
+        let mut r = ScanResult::new(path, class::SECRET, "text");
+        r.secrets = secrets;
+        report.results.push(r);
+    }
+}
+
+/// Secrets passed as build args or env end up in the config: scan `Env`,
+/// the history's `created_by` and the labels.
+fn image_config_secrets(
+    report: &mut Report,
+    img: &customs_image::Image,
+    a: &ScanArgs,
+) -> Result<()> {
+    let (sc, _) = secret_scanner(a)?;
+    let mut text = String::new();
+    if let Some(c) = &img.config.config {
+        for e in c.env.iter().flatten() {
+            text.push_str(e);
+            text.push('\n');
+        }
+        for (k, v) in c.labels.iter().flatten() {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+    }
+    for h in &img.config.history {
+        if let Some(c) = &h.created_by {
+            text.push_str(c);
+            text.push('\n');
+        }
+    }
+    let found = sc.scan_text("image config", text.as_bytes());
+    if !found.is_empty() {
+        let mut r = ScanResult::new("image config", class::SECRET, "image-config");
+        for f in found {
+            r.secrets.push(retype(&f)?);
+        }
+        report.results.push(r);
+    }
+    Ok(())
+}
+
+fn hardening_result(
+    report: &mut Report,
+    inv: &Inventory,
+    a: &ScanArgs,
+    user: Option<String>,
+    entrypoint: Option<Vec<String>>,
+    cmd: Option<Vec<String>>,
+) -> Result<()> {
+    use customs_misconfig::{EntryKind as K, FsEntry, FsSnapshot, HardeningOptions};
+    let entries = inv
+        .files
+        .iter()
+        .map(|(f, _)| FsEntry {
+            path: f.path.clone(),
+            kind: match f.kind {
+                customs_image::walk::EntryKind::File => K::File,
+                customs_image::walk::EntryKind::Dir => K::Dir,
+                customs_image::walk::EntryKind::Symlink => K::Symlink,
+                customs_image::walk::EntryKind::Hardlink => K::Hardlink,
+                customs_image::walk::EntryKind::Other => K::Other,
+            },
+            mode: f.mode,
+            uid: f.uid,
+            gid: f.gid,
+            size: f.size,
+            link_target: f.link_target.clone(),
+        })
+        .collect();
+    let snap = FsSnapshot {
+        entries,
+        contents: inv.extra_files.clone().into_iter().collect(),
+        user,
+        entrypoint: entrypoint.unwrap_or_default(),
+        cmd: cmd.unwrap_or_default(),
+    };
+    let o = HardeningOptions {
+        setuid_allow: a.setuid_allow.clone(),
+    };
+    let r = customs_misconfig::scan_hardening(&snap, &o);
+    report.results.push(retype(&r)?);
+    Ok(())
+}
+
+fn parse_severities(list: &[String]) -> Result<Vec<Severity>> {
+    list.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            Severity::parse(s).ok_or_else(|| {
+                anyhow!("--severity: unknown severity '{s}' (expected UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)")
+            })
+        })
+        .collect()
+}
+
+/// Keep only findings of the chosen severities; count what remains.
+fn apply_severity(report: &mut Report, sev: &[Severity]) -> usize {
+    let keep = |s: Severity| sev.is_empty() || sev.contains(&s);
+    let mut remaining = 0;
+    for r in report.results.iter_mut() {
+        r.vulnerabilities.retain(|v| keep(v.severity));
+        r.secrets.retain(|s| keep(s.severity));
+        r.misconfigurations
+            .retain(|m| m.status != "FAIL" || keep(m.severity));
+        if let Some(s) = r.misconf_summary.as_mut() {
+            s.failures = r
+                .misconfigurations
+                .iter()
+                .filter(|m| m.status == "FAIL")
+                .count() as u32;
+        }
+        remaining += r.vulnerabilities.len() + r.secrets.len() + r.failed_misconfigs().count();
+    }
+    remaining
+}
+
+fn finish(
+    mut report: Report,
+    out: &OutputArgs,
+    policy: &PolicyArgs,
+    sc: Scanners,
+    list_all_pkgs: bool,
+) -> Result<i32> {
+    let sev = parse_severities(&policy.severity)?;
+    let remaining = apply_severity(&mut report, &sev);
+    let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
+    let text = match out.format {
+        Format::Json => customs_report::to_json(&report),
+        Format::Table => table::render(
+            &report,
+            &table::TableOptions {
+                scanners: table::Scanners {
+                    vuln: sc.vuln,
+                    secret: sc.secret,
+                    misconfig: sc.misconfig,
+                    hardening: sc.hardening,
+                },
+                color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
+                list_all_pkgs,
+            },
+        ),
+    };
+    write_output(out.output.as_deref(), &text)?;
+    Ok(if remaining > 0 { policy.exit_code } else { 0 })
+}
+
+/// Write the report whole: to a temporary file beside the target, renamed
+/// into place, so a failure never leaves a half-written report.
+fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        None => {
+            let mut so = std::io::stdout().lock();
+            match so.write_all(text.as_bytes()).and_then(|_| so.flush()) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(anyhow!("stdout: {e}")),
+            }
+        }
+        Some(p) => {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.customs-tmp-{}", std::process::id()));
+            std::fs::write(&tmp, text).with_context(|| format!("{}", p.display()))?;
+            std::fs::rename(&tmp, p).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                anyhow!("{}: {e}", p.display())
+            })
+        }
+    }
+}
+
+/// Current time as RFC 3339 (UTC), without a date crate.
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let d = customs_ospkg::Date::from_unix(secs);
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{d}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
