@@ -1,0 +1,306 @@
+//! The policy applied to a finished report: severity and status filters,
+//! package types, ignore files, and the exit code of the CI gate. Pure
+//! functions over [`customs_report::Report`].
+
+use customs_model::{Severity, Status};
+use customs_report::{class, MisconfSummary, ModifiedFinding, Report, ScanResult};
+
+use crate::date::Date;
+use crate::ignore::{IgnoreRule, IgnoreRules, RuleKind, Subject};
+
+/// Exit code for a usage error (bad flag, unreadable ignore file).
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code for an input or scan error (image unreadable, database missing).
+pub const EXIT_ERROR: i32 = 3;
+
+/// Which package types are scanned (`--pkg-types os,library`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PkgTypes {
+    pub os: bool,
+    pub library: bool,
+}
+
+impl Default for PkgTypes {
+    fn default() -> Self {
+        PkgTypes {
+            os: true,
+            library: true,
+        }
+    }
+}
+
+impl PkgTypes {
+    /// Parse `os`, `library`, `os,library`.
+    pub fn parse(s: &str) -> Result<PkgTypes, String> {
+        let mut t = PkgTypes {
+            os: false,
+            library: false,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.to_ascii_lowercase().as_str() {
+                "os" => t.os = true,
+                "library" => t.library = true,
+                other => {
+                    return Err(format!(
+                        "unknown package type {other:?} (expected os, library)"
+                    ))
+                }
+            }
+        }
+        if !t.os && !t.library {
+            return Err("no package type given (expected os, library)".into());
+        }
+        Ok(t)
+    }
+}
+
+/// Everything `apply` needs to know.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Severities to keep; empty keeps all.
+    pub severities: Vec<Severity>,
+    /// Drop vulnerabilities without a fixed version.
+    pub ignore_unfixed: bool,
+    /// Drop vulnerabilities with these statuses.
+    pub ignore_statuses: Vec<Status>,
+    pub pkg_types: PkgTypes,
+    /// Rules of the ignore file(s); several files are concatenated.
+    pub ignores: Vec<IgnoreRules>,
+    /// Keep suppressed findings in each result's `ModifiedFindings`.
+    pub show_suppressed: bool,
+    /// The date expiry is judged against.
+    pub today: Date,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            severities: Vec::new(),
+            ignore_unfixed: false,
+            ignore_statuses: Vec::new(),
+            pkg_types: PkgTypes::default(),
+            ignores: Vec::new(),
+            show_suppressed: false,
+            today: Date::today(),
+        }
+    }
+}
+
+/// An ignore rule that has expired and no longer suppresses anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredRule {
+    pub id: String,
+    pub expired_at: Date,
+    /// `file:line`.
+    pub origin: String,
+}
+
+/// What `apply` removed and kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Findings (vulnerabilities, secrets, misconfigurations) removed by
+    /// `--severity`.
+    pub removed_by_severity: usize,
+    /// Vulnerabilities removed by `--ignore-unfixed`.
+    pub removed_unfixed: usize,
+    /// Vulnerabilities removed by `--ignore-status`.
+    pub removed_by_status: usize,
+    /// Results (targets) removed by `--pkg-types`.
+    pub removed_results: usize,
+    /// Findings suppressed by ignore rules.
+    pub suppressed: usize,
+    /// Expired ignore rules (each also logged as a warning).
+    pub expired: Vec<ExpiredRule>,
+    /// Findings left: vulnerabilities, secrets and failed misconfigurations.
+    pub remaining: usize,
+}
+
+fn sev_ok(policy: &Policy, s: Severity) -> bool {
+    policy.severities.is_empty() || policy.severities.contains(&s)
+}
+
+/// The active rule that suppresses a subject, with its file.
+fn suppressor<'a>(
+    active: &'a [(&'a IgnoreRule, &'a str)],
+    s: &Subject<'_>,
+) -> Option<(&'a IgnoreRule, &'a str)> {
+    active.iter().copied().find(|(r, _)| r.matches(s))
+}
+
+fn modified(
+    kind: &str,
+    rule: &IgnoreRule,
+    source: &str,
+    finding: serde_json::Value,
+) -> ModifiedFinding {
+    ModifiedFinding {
+        kind: kind.to_string(),
+        status: "ignored".to_string(),
+        statement: rule.statement.clone(),
+        source: source.to_string(),
+        finding,
+    }
+}
+
+/// Apply the policy to `report` in place and say what it did. Filters run
+/// first; ignore rules then suppress what is left (so a suppressed finding
+/// listed under `ModifiedFindings` also passed the filters).
+pub fn apply(report: &mut Report, policy: &Policy) -> Outcome {
+    let mut out = Outcome::default();
+    let mut active: Vec<(&IgnoreRule, &str)> = Vec::new();
+    for file in &policy.ignores {
+        for rule in &file.rules {
+            if rule.is_expired(policy.today) {
+                let expired_at = rule.expired_at.unwrap_or(policy.today);
+                tracing::warn!(
+                    "ignore rule {} ({}) expired on {expired_at}; it no longer suppresses findings",
+                    rule.id,
+                    rule.origin
+                );
+                out.expired.push(ExpiredRule {
+                    id: rule.id.clone(),
+                    expired_at,
+                    origin: rule.origin.clone(),
+                });
+            } else {
+                active.push((rule, file.source.as_str()));
+            }
+        }
+    }
+
+    let before = report.results.len();
+    report.results.retain(|r| match r.class.as_str() {
+        class::OS_PKGS => policy.pkg_types.os,
+        class::LANG_PKGS => policy.pkg_types.library,
+        _ => true,
+    });
+    out.removed_results = before - report.results.len();
+
+    for result in &mut report.results {
+        apply_result(result, policy, &active, &mut out);
+    }
+    out.remaining = report.results.iter().map(finding_count).sum();
+    out
+}
+
+fn apply_result(
+    result: &mut ScanResult,
+    policy: &Policy,
+    active: &[(&IgnoreRule, &str)],
+    out: &mut Outcome,
+) {
+    let target = result.target.clone();
+    let mut modified_findings = std::mem::take(&mut result.modified_findings);
+
+    let vulns = std::mem::take(&mut result.vulnerabilities);
+    for v in vulns {
+        if !sev_ok(policy, v.severity) {
+            out.removed_by_severity += 1;
+            continue;
+        }
+        if policy.ignore_unfixed && (v.fixed_version.is_empty() || v.status != Status::Fixed) {
+            out.removed_unfixed += 1;
+            continue;
+        }
+        if policy.ignore_statuses.contains(&v.status) {
+            out.removed_by_status += 1;
+            continue;
+        }
+        let mut ids = vec![v.vulnerability_id.as_str()];
+        ids.extend(v.vendor_ids.iter().map(String::as_str));
+        let subject = Subject {
+            kind: RuleKind::Vulnerability,
+            ids,
+            paths: vec![target.as_str(), v.pkg_path.as_str()],
+            purl: v.pkg_identifier.purl.as_deref(),
+        };
+        if let Some((rule, source)) = suppressor(active, &subject) {
+            out.suppressed += 1;
+            if policy.show_suppressed {
+                let value = serde_json::to_value(&v).unwrap_or(serde_json::Value::Null);
+                modified_findings.push(modified("vulnerability", rule, source, value));
+            }
+            continue;
+        }
+        result.vulnerabilities.push(v);
+    }
+
+    let secrets = std::mem::take(&mut result.secrets);
+    for s in secrets {
+        if !sev_ok(policy, s.severity) {
+            out.removed_by_severity += 1;
+            continue;
+        }
+        let subject = Subject {
+            kind: RuleKind::Secret,
+            ids: vec![s.rule_id.as_str()],
+            paths: vec![target.as_str()],
+            purl: None,
+        };
+        if let Some((rule, source)) = suppressor(active, &subject) {
+            out.suppressed += 1;
+            if policy.show_suppressed {
+                let value = serde_json::to_value(&s).unwrap_or(serde_json::Value::Null);
+                modified_findings.push(modified("secret", rule, source, value));
+            }
+            continue;
+        }
+        result.secrets.push(s);
+    }
+
+    let misconfs = std::mem::take(&mut result.misconfigurations);
+    for m in misconfs {
+        if !sev_ok(policy, m.severity) {
+            if m.status == "FAIL" {
+                out.removed_by_severity += 1;
+            }
+            continue;
+        }
+        if m.status == "FAIL" {
+            let subject = Subject {
+                kind: RuleKind::Misconfiguration,
+                ids: vec![m.id.as_str(), m.avd_id.as_str()],
+                paths: vec![target.as_str()],
+                purl: None,
+            };
+            if let Some((rule, source)) = suppressor(active, &subject) {
+                out.suppressed += 1;
+                if policy.show_suppressed {
+                    let value = serde_json::to_value(&m).unwrap_or(serde_json::Value::Null);
+                    modified_findings.push(modified("misconfiguration", rule, source, value));
+                }
+                continue;
+            }
+        }
+        result.misconfigurations.push(m);
+    }
+    let failures = result.failed_misconfigs().count() as u32;
+    let successes = (result.misconfigurations.len() as u32).saturating_sub(failures);
+    if let Some(summary) = result.misconf_summary.as_mut() {
+        *summary = MisconfSummary {
+            successes,
+            failures,
+        };
+    }
+    result.modified_findings = modified_findings;
+}
+
+/// Findings of a result that fail the gate: vulnerabilities, secrets, and
+/// failed misconfigurations (suppressed findings do not count).
+pub fn finding_count(result: &ScanResult) -> usize {
+    result.vulnerabilities.len() + result.secrets.len() + result.failed_misconfigs().count()
+}
+
+/// The process exit code of a scan (after [`apply`]), as Trivy computes
+/// it: `exit_on_eol` (when non-zero) if the OS is past its end of life,
+/// else `exit_code` (when non-zero) if any finding remains, else 0.
+pub fn exit_code(report: &Report, exit_code: i32, exit_on_eol: i32) -> i32 {
+    let eosl = report.metadata.os.as_ref().is_some_and(|os| os.eosl);
+    if exit_on_eol != 0 && eosl {
+        return exit_on_eol;
+    }
+    if exit_code != 0 && report.results.iter().any(|r| finding_count(r) > 0) {
+        return exit_code;
+    }
+    0
+}
