@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use customs_model::{OsInfo, Package, Severity, Status};
+use customs_model::{OsInfo, Package, RangeEvent, RangeKind, Severity, Status};
 use customs_report::{severity_int, Cvss, DataSource, DetectedVulnerability};
 use customs_versions::{is_affected, Scheme};
 use customs_vulndb::{os_ecosystem, Advisory, DbError, SourceStats, VulnDb, Vulnerability};
@@ -380,7 +380,7 @@ fn evaluate(scheme: Scheme, version: &str, adv: &Rc<Advisory>, pkg: &Package) ->
     if adv.status == Status::NotAffected {
         return None;
     }
-    let fixed: Vec<&str> = adv.fixed_versions();
+    let fixed = version_fixes(&adv.affected);
     // Alpine's "fixed in 0" means "never affected" (the database already
     // files it as not_affected; a stray `0` fix is read the same way).
     if !fixed.is_empty() && fixed.iter().all(|f| f.trim() == "0") {
@@ -436,6 +436,23 @@ fn evaluate(scheme: Scheme, version: &str, adv: &Rc<Advisory>, pkg: &Package) ->
         status,
         fixed_version,
     })
+}
+
+/// The `fixed` events of the version ranges, in order and de-duplicated.
+/// `GIT` ranges are left out: their fixes are commit hashes, not versions
+/// a user can upgrade to.
+fn version_fixes(a: &customs_model::Affected) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in a.ranges.iter().filter(|r| r.kind != RangeKind::Git) {
+        for e in &r.events {
+            if let RangeEvent::Fixed(v) = e {
+                if !out.contains(&v.as_str()) {
+                    out.push(v.as_str());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Is `a` a better statement than `b` about one vulnerability of one
@@ -537,7 +554,7 @@ fn primary_url(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use customs_model::{Affected, AffectedRange, RangeEvent, RangeKind};
+    use customs_model::{Affected, AffectedRange};
 
     fn adv(source: &str, status: Status, affected: Affected) -> Rc<Advisory> {
         Rc::new(Advisory {
