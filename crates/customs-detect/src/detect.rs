@@ -294,12 +294,10 @@ impl<'a> Matcher<'a> {
                         e.v2_vector = c.vector.clone();
                         e.v2_score = c.score;
                     }
-                    "3" => {
-                        // Keep the newest 3.x vector when several are given.
-                        if e.v3_vector.is_empty() || c.vector > e.v3_vector {
-                            e.v3_vector = c.vector.clone();
-                            e.v3_score = c.score;
-                        }
+                    // Keep the newest 3.x vector when several are given.
+                    "3" if e.v3_vector.is_empty() || c.vector > e.v3_vector => {
+                        e.v3_vector = c.vector.clone();
+                        e.v3_score = c.score;
                     }
                     "4" => {
                         e.v40_vector = c.vector.clone();
