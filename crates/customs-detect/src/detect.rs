@@ -180,6 +180,16 @@ impl<'a> Matcher<'a> {
             return Ok(());
         }
         let scheme = Scheme::for_ecosystem(ecosystem);
+        // One warning for an installed version that does not parse, rather
+        // than one per advisory.
+        if let Err(e) = customs_versions::validate(scheme, version) {
+            tracing::warn!(
+                "skipping package {} {version} ({} advisories in {ecosystem} not evaluated): {e}",
+                pkg.name,
+                advisories.len()
+            );
+            return Ok(());
+        }
         // Best hit per vulnerability id.
         let mut hits: BTreeMap<String, Hit> = BTreeMap::new();
         for adv in advisories.iter() {
