@@ -41,8 +41,58 @@ pub enum Command {
     Rootfs(DirArgs),
     /// Check Dockerfiles (a file, or every Dockerfile in a directory).
     Config(ConfigArgs),
-    /// Print the version.
-    Version,
+    /// Build, update or inspect the vulnerability database.
+    Db(DbArgs),
+    /// Print the version of customs and of its vulnerability database.
+    Version(VersionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    /// The database file to describe (default: the one in the cache dir).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DbArgs {
+    /// The database file (default: CACHE_DIR/db/customs.db).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Build the database from feed files in a directory (fully offline).
+    Build {
+        /// Directory holding the feeds (alpine-secdb/, debian-security-tracker/, pypa/, go-vulndb/, rustsec/, rubysec/, osv/, nvd/).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// Where to write the database (default: CACHE_DIR/db/customs.db).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Stop at the first malformed record instead of skipping it.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Download the upstream feeds (conditional GETs) and rebuild, or fetch a prebuilt file.
+    Update {
+        /// Fetch a prebuilt database file from this URL instead of the feeds.
+        #[arg(long, value_name = "URL")]
+        db_repository: Option<String>,
+        /// TOML file overriding feed URLs (mirrors); see docs/database.md.
+        #[arg(long, value_name = "FILE")]
+        feeds_config: Option<PathBuf>,
+        /// Rebuild even when no feed changed.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Show the database's schema version, build time, sources and counts.
+    Info,
 }
 
 #[derive(Args, Debug)]
@@ -135,6 +185,21 @@ pub struct ScanArgs {
     /// Do not use or fill the per-layer cache.
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub db: DbSelect,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbSelect {
+    /// Vulnerability database file to use (default: CACHE_DIR/db/customs.db).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Do not update the database, even when it is due.
+    #[arg(long)]
+    pub skip_db_update: bool,
+    /// Never touch the network.
+    #[arg(long, alias = "offline-scan")]
+    pub offline: bool,
 }
 
 /// The scanners a scan runs.

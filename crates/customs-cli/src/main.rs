@@ -1,6 +1,7 @@
 //! The `customs` command.
 
 mod args;
+mod db;
 mod scan;
 
 use args::{Cli, Command};
@@ -32,10 +33,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.quiet, cli.global.debug);
     let result = match &cli.command {
-        Command::Version => {
+        Command::Version(v) => {
             println!("Version: {}", env!("CARGO_PKG_VERSION"));
+            let path = v.db.clone().unwrap_or_else(|| db::default_db_path(&cli.global));
+            if let Ok(d) = customs_vulndb::VulnDb::open(&path) {
+                let _ = db::print_info(&path, &d);
+            }
             Ok(0)
         }
+        Command::Db(a) => db::run(&cli.global, a),
         Command::Image(a) => scan::image(&cli.global, a),
         Command::Fs(a) => scan::dir(&cli.global, a, scan::DirMode::Fs),
         Command::Rootfs(a) => scan::dir(&cli.global, a, scan::DirMode::Rootfs),

@@ -20,7 +20,7 @@ pub enum DirMode {
     Rootfs,
 }
 
-fn cache_dir(g: &GlobalArgs) -> PathBuf {
+pub fn cache_dir(g: &GlobalArgs) -> PathBuf {
     g.cache_dir.clone().unwrap_or_else(|| {
         dirs::cache_dir()
             .unwrap_or_else(std::env::temp_dir)

@@ -1,0 +1,192 @@
+//! `customs db build | update | info` and the database a scan uses.
+
+use crate::args::{DbArgs, DbCommand, GlobalArgs};
+use anyhow::{anyhow, bail, Context, Result};
+use customs_vulndb::{Progress, VulnDb};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Where the database lives when `--db` is not given.
+pub fn default_db_path(g: &GlobalArgs) -> PathBuf {
+    crate::scan::cache_dir(g).join("db").join("customs.db")
+}
+
+/// indicatif bars on a terminal; nothing in CI, with `-q`, or when piped.
+pub struct Bars {
+    bar: Mutex<Option<indicatif::ProgressBar>>,
+    enabled: bool,
+}
+
+impl Bars {
+    pub fn new(quiet: bool) -> Bars {
+        let enabled = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        Bars {
+            bar: Mutex::new(None),
+            enabled,
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn stage(&self, name: &str, total: Option<u64>) {
+        if !self.enabled {
+            return;
+        }
+        let pb = match total {
+            Some(n) => indicatif::ProgressBar::new(n).with_style(
+                indicatif::ProgressStyle::with_template("{msg:>24} [{bar:30}] {pos}/{len} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            ),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        pb.set_message(name.to_string());
+        if let Ok(mut b) = self.bar.lock() {
+            if let Some(old) = b.take() {
+                old.finish_and_clear();
+            }
+            *b = Some(pb);
+        }
+    }
+    fn inc(&self, n: u64) {
+        if let Ok(b) = self.bar.lock() {
+            if let Some(pb) = b.as_ref() {
+                pb.inc(n);
+            }
+        }
+    }
+    fn finish(&self) {
+        if let Ok(mut b) = self.bar.lock() {
+            if let Some(pb) = b.take() {
+                pb.finish_and_clear();
+            }
+        }
+    }
+}
+
+pub fn run(g: &GlobalArgs, a: &DbArgs) -> Result<i32> {
+    match &a.command {
+        DbCommand::Build {
+            from,
+            output,
+            strict,
+        } => {
+            let out = output.clone().unwrap_or_else(|| default_db_path(g));
+            if let Some(dir) = out.parent() {
+                std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+            }
+            let mut opts = customs_vulndb::BuildOptions::new(from, &out);
+            opts.strict = *strict;
+            let report = customs_vulndb::build(&opts, &Bars::new(g.quiet))?;
+            if !g.quiet {
+                print_build(&report);
+            }
+            Ok(0)
+        }
+        DbCommand::Update {
+            db_repository,
+            feeds_config,
+            force,
+            strict,
+        } => {
+            let db = a.db.clone().unwrap_or_else(|| default_db_path(g));
+            if let Some(dir) = db.parent() {
+                std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+            }
+            let bars = Bars::new(g.quiet);
+            if let Some(url) = db_repository {
+                let bytes = customs_vulndb::fetch_prebuilt(
+                    url,
+                    &db,
+                    &customs_vulndb::HttpOptions::default(),
+                    &bars,
+                )?;
+                if !g.quiet {
+                    println!("Fetched {} ({bytes} bytes) from {url}", db.display());
+                }
+                return Ok(0);
+            }
+            let mut opts = customs_vulndb::UpdateOptions::new(crate::scan::cache_dir(g), &db);
+            opts.force = *force;
+            opts.strict = *strict;
+            if let Some(p) = feeds_config {
+                let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+                opts.feeds = toml::from_str(&text)
+                    .map_err(|e| anyhow!("{}: {}", p.display(), e.message()))?;
+            }
+            let report = customs_vulndb::update(&opts, &bars)?;
+            if !g.quiet {
+                println!(
+                    "Feeds: {} downloaded, {} unchanged, {} bytes received",
+                    report.downloaded.len(),
+                    report.not_modified.len(),
+                    report.bytes
+                );
+                match &report.build {
+                    Some(b) => print_build(b),
+                    None => println!("Nothing changed; kept {}", db.display()),
+                }
+            }
+            Ok(0)
+        }
+        DbCommand::Info => {
+            let db = a.db.clone().unwrap_or_else(|| default_db_path(g));
+            let v = open(&db)?;
+            print_info(&db, &v)?;
+            Ok(0)
+        }
+    }
+}
+
+pub fn open(path: &Path) -> Result<VulnDb> {
+    if !path.exists() {
+        bail!(
+            "{}: no vulnerability database; build one with `customs db build --from DIR` (offline, from feed files) or `customs db update` (online)",
+            path.display()
+        );
+    }
+    Ok(VulnDb::open(path)?)
+}
+
+fn print_build(r: &customs_vulndb::BuildReport) {
+    println!(
+        "Built {} in {:.1}s: {} advisories, {} vulnerabilities, {} bytes",
+        r.output.display(),
+        r.elapsed.as_secs_f64(),
+        r.advisories,
+        r.vulnerabilities,
+        r.file_size
+    );
+    println!("{:<22} {:>8} {:>9} {:>9} {:>8} {:>11}", "Source", "Files", "Records", "Withdrawn", "Skipped", "Advisories");
+    for s in &r.sources {
+        println!(
+            "{:<22} {:>8} {:>9} {:>9} {:>8} {:>11}",
+            s.id, s.files, s.records, s.withdrawn, s.skipped, s.advisories
+        );
+    }
+    for s in r.skipped.iter().take(20) {
+        eprintln!("skipped: {s}");
+    }
+}
+
+pub fn print_info(path: &Path, db: &VulnDb) -> Result<()> {
+    let m = db.metadata()?;
+    println!("Vulnerability DB:");
+    println!("  Path: {}", path.display());
+    println!("  Schema version: {}", m.schema_version);
+    println!("  Built at: {}", m.built_at);
+    println!("  Next update: {}", m.next_update.as_deref().unwrap_or("-"));
+    println!("  Downloaded at: {}", m.downloaded_at.as_deref().unwrap_or("-"));
+    println!("  Sources:");
+    for s in &m.sources {
+        println!(
+            "    {:<20} {:>7} records {:>7} advisories  updated {}",
+            s.id,
+            s.records,
+            s.advisories,
+            s.updated_at.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
