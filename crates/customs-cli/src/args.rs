@@ -150,6 +150,27 @@ pub struct PolicyArgs {
     /// Exit with this code when any finding remains after filtering.
     #[arg(long, default_value_t = 0, value_name = "CODE")]
     pub exit_code: i32,
+    /// Exit with this code when the OS is past its end of life (checked before --exit-code).
+    #[arg(long, default_value_t = 0, value_name = "CODE")]
+    pub exit_on_eol: i32,
+    /// Drop vulnerabilities that have no fixed version yet.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Drop vulnerabilities with these statuses (comma list: unknown, affected, fixed,
+    /// under_investigation, will_not_fix, fix_deferred, end_of_life).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub ignore_status: Vec<String>,
+    /// Package types whose vulnerabilities are reported (comma list: os, library).
+    #[arg(long, default_value = "os,library", value_name = "LIST")]
+    pub pkg_types: String,
+    /// Ignore file: `.trivyignore` line format, or YAML (`.customsignore.yaml`,
+    /// `.trivyignore.yaml`). Repeatable. Default: those of the three found in
+    /// the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub ignorefile: Vec<PathBuf>,
+    /// List suppressed findings (with their statement) in the report.
+    #[arg(long)]
+    pub show_suppressed: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -159,7 +180,7 @@ pub struct ScanArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "secret",
+        default_value = "vuln,secret",
         value_name = "LIST"
     )]
     pub scanners: Vec<String>,

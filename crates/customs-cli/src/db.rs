@@ -35,9 +35,11 @@ impl Progress for Bars {
         }
         let pb = match total {
             Some(n) => indicatif::ProgressBar::new(n).with_style(
-                indicatif::ProgressStyle::with_template("{msg:>24} [{bar:30}] {pos}/{len} ({elapsed})")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                indicatif::ProgressStyle::with_template(
+                    "{msg:>24} [{bar:30}] {pos}/{len} ({elapsed})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
             ),
             None => indicatif::ProgressBar::new_spinner(),
         };
@@ -158,7 +160,10 @@ fn print_build(r: &customs_vulndb::BuildReport) {
         r.vulnerabilities,
         r.file_size
     );
-    println!("{:<22} {:>8} {:>9} {:>9} {:>8} {:>11}", "Source", "Files", "Records", "Withdrawn", "Skipped", "Advisories");
+    println!(
+        "{:<22} {:>8} {:>9} {:>9} {:>8} {:>11}",
+        "Source", "Files", "Records", "Withdrawn", "Skipped", "Advisories"
+    );
     for s in &r.sources {
         println!(
             "{:<22} {:>8} {:>9} {:>9} {:>8} {:>11}",
@@ -177,7 +182,10 @@ pub fn print_info(path: &Path, db: &VulnDb) -> Result<()> {
     println!("  Schema version: {}", m.schema_version);
     println!("  Built at: {}", m.built_at);
     println!("  Next update: {}", m.next_update.as_deref().unwrap_or("-"));
-    println!("  Downloaded at: {}", m.downloaded_at.as_deref().unwrap_or("-"));
+    println!(
+        "  Downloaded at: {}",
+        m.downloaded_at.as_deref().unwrap_or("-")
+    );
     println!("  Sources:");
     for s in &m.sources {
         println!(

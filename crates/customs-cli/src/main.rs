@@ -35,7 +35,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Version(v) => {
             println!("Version: {}", env!("CARGO_PKG_VERSION"));
-            let path = v.db.clone().unwrap_or_else(|| db::default_db_path(&cli.global));
+            let path =
+                v.db.clone()
+                    .unwrap_or_else(|| db::default_db_path(&cli.global));
             if let Ok(d) = customs_vulndb::VulnDb::open(&path) {
                 let _ = db::print_info(&path, &d);
             }

@@ -6,10 +6,11 @@ use crate::args::{
 };
 use anyhow::{anyhow, bail, Context, Result};
 use customs_inventory::{Inventory, Options};
-use customs_model::Severity;
+use customs_model::{Severity, Status};
 use customs_report::{
     class, table, LayerMetadata, Metadata, Report, ScanResult, SecretFinding, SCHEMA_VERSION,
 };
+use customs_vulndb::VulnDb;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -43,10 +44,18 @@ fn secret_scanner(a: &ScanArgs) -> Result<(customs_secret::SecretScanner, String
             let fp = format!("config:{:x}", fxhash(&bytes));
             Ok((sc, fp))
         }
-        None => Ok((
-            customs_secret::SecretScanner::builtin(),
-            format!("builtin:{}", env!("CARGO_PKG_VERSION")),
-        )),
+        None => {
+            // Key the layer cache on the rules themselves, not only on the
+            // version: a rule fixed during development invalidates old results.
+            let sc = customs_secret::SecretScanner::builtin();
+            let rules = format!("{:?}", sc.rules());
+            let fp = format!(
+                "builtin:{}:{:x}",
+                env!("CARGO_PKG_VERSION"),
+                fxhash(rules.as_bytes())
+            );
+            Ok((sc, fp))
+        }
     }
 }
 
@@ -82,20 +91,86 @@ fn options(g: &GlobalArgs, a: &ScanArgs, sc: &Scanners, lockfiles: bool) -> Resu
     })
 }
 
-fn check_scanners(sc: &Scanners) -> Result<()> {
-    if sc.vuln {
-        bail!("--scanners vuln: vulnerability scanning needs the database, which this build does not have yet; use --scanners none, secret, misconfig or hardening");
+/// Open the vulnerability database when the vuln scanner runs. Scans never
+/// touch the network: a database past its `next_update` is used as is, with
+/// a warning naming the command that refreshes it (`customs db update`, run
+/// on a schedule), unless `--skip-db-update`/`--offline` say staleness is
+/// expected.
+fn open_db(g: &GlobalArgs, a: &ScanArgs, sc: &Scanners) -> Result<Option<VulnDb>> {
+    if !sc.vuln {
+        return Ok(None);
     }
+    let path =
+        a.db.db
+            .clone()
+            .unwrap_or_else(|| crate::db::default_db_path(g));
+    let db = crate::db::open(&path)?;
+    let meta = db
+        .metadata()
+        .with_context(|| format!("{}: vulnerability database metadata", path.display()))?;
+    tracing::debug!(
+        "vulnerability database {} (schema {}, built {})",
+        path.display(),
+        meta.schema_version,
+        meta.built_at
+    );
+    if let Some(next) = meta.next_update.as_deref() {
+        if !a.db.skip_db_update && !a.db.offline && next < now_rfc3339().as_str() {
+            tracing::warn!(
+                "{}: the vulnerability database was due for an update at {next}; run `customs db update` (or pass --skip-db-update)",
+                path.display()
+            );
+        }
+    }
+    Ok(Some(db))
+}
+
+/// Fill each package result with its vulnerabilities.
+fn vuln_results(report: &mut Report, inv: &Inventory, db: &VulnDb) -> Result<()> {
+    let t = std::time::Instant::now();
+    for r in report.results.iter_mut() {
+        let found = if r.class == class::OS_PKGS {
+            match &inv.os {
+                Some(os) => customs_detect::detect_os(db, os, &inv.os_packages),
+                None => continue,
+            }
+        } else if r.class == class::LANG_PKGS {
+            let Some(app) = inv.applications.iter().find(|a| a.target == r.target) else {
+                continue;
+            };
+            customs_detect::detect_lang(db, &app.lang_type, &app.packages)
+        } else {
+            continue;
+        };
+        match found {
+            Ok(v) => r.vulnerabilities = v,
+            Err(e) if e.is_unsupported() => tracing::warn!("{}: {e}", r.target),
+            Err(e) => return Err(anyhow!("{}: {e}", r.target)),
+        }
+    }
+    tracing::debug!("vulnerability detection in {:?}", t.elapsed());
     Ok(())
+}
+
+fn warn_eol(inv: &Inventory) {
+    if let Some(os) = &inv.os {
+        if os.eosl {
+            tracing::warn!(
+                "{} {}: this OS version is past its end of life; its packages get no more security fixes, so the findings may be incomplete",
+                os.family,
+                os.name
+            );
+        }
+    }
 }
 
 pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
     let sc = Scanners::parse(&a.scan.scanners).map_err(|e| anyhow!(e))?;
     let cfg_sc = Scanners::parse(&a.image_config_scanners)
         .map_err(|e| anyhow!(e.replace("--scanners", "--image-config-scanners")))?;
-    check_scanners(&sc)?;
     let t = std::time::Instant::now();
     let img = customs_image::Image::open(&a.input)?;
+    let db = open_db(g, &a.scan, &sc)?;
     tracing::debug!(
         "opened {} ({} layers) in {:?}",
         a.input,
@@ -139,7 +214,11 @@ pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
         results: Vec::new(),
     };
     package_results(&mut report, &inv, a.scan.list_all_pkgs || !sc.vuln);
-    secret_results(&mut report, &inv);
+    if let Some(db) = &db {
+        warn_eol(&inv);
+        vuln_results(&mut report, &inv, db)?;
+    }
+    secret_results(&mut report, &inv, true);
     if sc.secret || cfg_sc.secret {
         image_config_secrets(&mut report, &img, &a.scan)?;
     }
@@ -180,10 +259,10 @@ pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
 
 pub fn dir(g: &GlobalArgs, a: &DirArgs, mode: DirMode) -> Result<i32> {
     let sc = Scanners::parse(&a.scan.scanners).map_err(|e| anyhow!(e))?;
-    check_scanners(&sc)?;
     if !a.path.exists() {
         bail!("{}: no such file or directory", a.path.display());
     }
+    let db = open_db(g, &a.scan, &sc)?;
     let mut opts = options(g, &a.scan, &sc, mode == DirMode::Fs)?;
     opts.cache_dir = None; // a directory has no diff ID to key a cache on
     let inv = customs_inventory::analyze_dir(&a.path, &opts, mode == DirMode::Rootfs)?;
@@ -202,7 +281,11 @@ pub fn dir(g: &GlobalArgs, a: &DirArgs, mode: DirMode) -> Result<i32> {
         results: Vec::new(),
     };
     package_results(&mut report, &inv, a.scan.list_all_pkgs || !sc.vuln);
-    secret_results(&mut report, &inv);
+    if let Some(db) = &db {
+        warn_eol(&inv);
+        vuln_results(&mut report, &inv, db)?;
+    }
+    secret_results(&mut report, &inv, false);
     if sc.misconfig {
         for r in customs_misconfig::scan_config_path(&a.path) {
             match r {
@@ -279,7 +362,9 @@ fn package_results(report: &mut Report, inv: &Inventory, with_packages: bool) {
     }
 }
 
-fn secret_results(report: &mut Report, inv: &Inventory) {
+/// One secret result per file. Image paths are absolute (`/app/.env`), as
+/// Trivy writes them; directory scans keep paths relative to the root.
+fn secret_results(report: &mut Report, inv: &Inventory, absolute: bool) {
     let mut by_path: BTreeMap<&str, Vec<SecretFinding>> = BTreeMap::new();
     for s in &inv.secrets {
         match retype::<_, SecretFinding>(&s.finding) {
@@ -288,7 +373,12 @@ fn secret_results(report: &mut Report, inv: &Inventory) {
         }
     }
     for (path, secrets) in by_path {
-        let mut r = ScanResult::new(path, class::SECRET, "text");
+        let target = if absolute && !path.starts_with('/') {
+            format!("/{path}")
+        } else {
+            path.to_string()
+        };
+        let mut r = ScanResult::new(target, class::SECRET, "text");
         r.secrets = secrets;
         report.results.push(r);
     }
@@ -320,6 +410,13 @@ fn image_config_secrets(
     }
     let found = sc.scan_text("image config", text.as_bytes());
     if !found.is_empty() {
+        // The report repeats the config under Metadata.ImageConfig: mask
+        // the secrets there too, so they are printed in clear nowhere.
+        if let Some(cfg) = report.metadata.image_config.as_mut() {
+            mask_strings(cfg, &sc);
+        }
+    }
+    if !found.is_empty() {
         let mut r = ScanResult::new("image config", class::SECRET, "image-config");
         for f in found {
             r.secrets.push(retype(&f)?);
@@ -327,6 +424,27 @@ fn image_config_secrets(
         report.results.push(r);
     }
     Ok(())
+}
+
+fn mask_strings(v: &mut serde_json::Value, sc: &customs_secret::SecretScanner) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(m) = sc.mask_text("image config", s) {
+                *s = m;
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| mask_strings(x, sc)),
+        serde_json::Value::Object(o) => {
+            // Label keys can hold secrets too; keys are rare, rebuild the map.
+            let old = std::mem::take(o);
+            for (k, mut x) in old {
+                mask_strings(&mut x, sc);
+                let k = sc.mask_text("image config", &k).unwrap_or(k);
+                o.insert(k, x);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn hardening_result(
@@ -372,6 +490,44 @@ fn hardening_result(
     Ok(())
 }
 
+fn policy(p: &PolicyArgs) -> Result<customs_detect::Policy> {
+    let ignore_statuses = p
+        .ignore_status
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            Status::parse(s.trim()).ok_or_else(|| {
+                anyhow!("--ignore-status: unknown status '{s}' (expected unknown, affected, fixed, under_investigation, will_not_fix, fix_deferred, end_of_life)")
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let pkg_types =
+        customs_detect::PkgTypes::parse(&p.pkg_types).map_err(|e| anyhow!("--pkg-types: {e}"))?;
+    let files: Vec<PathBuf> = if p.ignorefile.is_empty() {
+        [".trivyignore", ".customsignore.yaml", ".trivyignore.yaml"]
+            .iter()
+            .map(PathBuf::from)
+            .filter(|f| f.is_file())
+            .collect()
+    } else {
+        p.ignorefile.clone()
+    };
+    let mut ignores = Vec::new();
+    for f in &files {
+        tracing::debug!("ignore file {}", f.display());
+        ignores.push(customs_detect::IgnoreRules::load(f).map_err(|e| anyhow!("{e}"))?);
+    }
+    Ok(customs_detect::Policy {
+        severities: parse_severities(&p.severity)?,
+        ignore_unfixed: p.ignore_unfixed,
+        ignore_statuses,
+        pkg_types,
+        ignores,
+        show_suppressed: p.show_suppressed,
+        today: customs_detect::Date::today(),
+    })
+}
+
 fn parse_severities(list: &[String]) -> Result<Vec<Severity>> {
     list.iter()
         .filter(|s| !s.trim().is_empty())
@@ -383,27 +539,6 @@ fn parse_severities(list: &[String]) -> Result<Vec<Severity>> {
         .collect()
 }
 
-/// Keep only findings of the chosen severities; count what remains.
-fn apply_severity(report: &mut Report, sev: &[Severity]) -> usize {
-    let keep = |s: Severity| sev.is_empty() || sev.contains(&s);
-    let mut remaining = 0;
-    for r in report.results.iter_mut() {
-        r.vulnerabilities.retain(|v| keep(v.severity));
-        r.secrets.retain(|s| keep(s.severity));
-        r.misconfigurations
-            .retain(|m| m.status != "FAIL" || keep(m.severity));
-        if let Some(s) = r.misconf_summary.as_mut() {
-            s.failures = r
-                .misconfigurations
-                .iter()
-                .filter(|m| m.status == "FAIL")
-                .count() as u32;
-        }
-        remaining += r.vulnerabilities.len() + r.secrets.len() + r.failed_misconfigs().count();
-    }
-    remaining
-}
-
 fn finish(
     mut report: Report,
     out: &OutputArgs,
@@ -411,8 +546,9 @@ fn finish(
     sc: Scanners,
     list_all_pkgs: bool,
 ) -> Result<i32> {
-    let sev = parse_severities(&policy.severity)?;
-    let remaining = apply_severity(&mut report, &sev);
+    let pol = self::policy(policy)?;
+    let outcome = customs_detect::apply(&mut report, &pol);
+    tracing::debug!("policy: {outcome:?}");
     let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
     let text = match out.format {
         Format::Json => customs_report::to_json(&report),
@@ -431,7 +567,11 @@ fn finish(
         ),
     };
     write_output(out.output.as_deref(), &text)?;
-    Ok(if remaining > 0 { policy.exit_code } else { 0 })
+    Ok(customs_detect::exit_code(
+        &report,
+        policy.exit_code,
+        policy.exit_on_eol,
+    ))
 }
 
 /// Write the report whole: to a temporary file beside the target, renamed

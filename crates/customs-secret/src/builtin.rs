@@ -137,8 +137,9 @@ const GENERIC_ALLOW: &[&str] = &[
     r"^(?:\$|%\(|%[sd]|\{|<|@)",
     // UUIDs are identifiers far more often than secrets
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-    // file paths and URLs, dotted identifiers (`settings.TOKEN`)
-    r"^/|://|^[a-z_]+(?:\.[a-z_]+)+$",
+    // file paths and URLs, dotted identifiers (`settings.TOKEN`), also as a
+    // code argument (`key_password=self.key_password,` in urllib3)
+    r"^/|://|^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+[,;]?$",
     // snake/kebab-case words
     r"^[a-z]+(?:[_-][a-z]+)*$",
     // all digits (lengths, ports)
@@ -152,7 +153,7 @@ const GENERIC_ALLOW: &[&str] = &[
 const GENERIC_SECRET_ALLOW: &[&str] = &[
     r"^(?:\$|%\(|%[sd]|\{|<|@)",
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-    r"^/|://|^[a-z_]+(?:\.[a-z_]+)+$",
+    r"^/|://|^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+[,;]?$",
     r"^[a-z]+(?:[_-][a-z]+)*$",
     r"^[0-9]+$",
     r"[()]",

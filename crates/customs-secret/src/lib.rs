@@ -398,6 +398,28 @@ impl SecretScanner {
         }
     }
 
+    /// `text` with every secret the rules find replaced by `*` (one per
+    /// byte), or `None` when it holds none. For text a report repeats
+    /// verbatim (an image config's `Env`, labels and history), so the
+    /// secret found there is not printed in clear elsewhere in the report.
+    pub fn mask_text(&self, path: &str, text: &str) -> Option<String> {
+        let buf = text.as_bytes();
+        let kept = self.select(path, buf, 0..buf.len());
+        if kept.is_empty() {
+            return None;
+        }
+        let mut out = buf.to_vec();
+        for c in kept.values() {
+            let (ss, se) = c.secret;
+            if let Some(b) = out.get_mut(ss..se) {
+                b.fill(b'*');
+            }
+        }
+        // Masking whole bytes can split a multi-byte character: lossy is
+        // right here, the masked part is meant to be unreadable.
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
+
     /// Find the secrets whose match starts inside `own` (offsets of `buf`).
     fn scan_buffer(
         &self,
@@ -407,8 +429,32 @@ impl SecretScanner {
         base_line: usize,
         own: Range<usize>,
     ) -> Vec<SecretFinding> {
+        let kept = self.select(path, buf, own);
+        let spans: Vec<(usize, usize)> = kept.values().map(|c| c.secret).collect();
+
+        let mut out = Vec::with_capacity(kept.len());
+        let mut line_cursor = (0usize, base_line);
+        for c in kept.values() {
+            let Some(rule) = self.rules.get(c.rule) else {
+                continue;
+            };
+            out.push(build_finding(
+                rule,
+                buf,
+                c.secret,
+                &spans,
+                &mut line_cursor,
+                base_offset,
+            ));
+        }
+        out
+    }
+
+    /// The secrets (rule and byte span) whose match starts inside `own`,
+    /// overlaps resolved, keyed by start offset.
+    fn select(&self, path: &str, buf: &[u8], own: Range<usize>) -> BTreeMap<usize, Candidate> {
         if buf.is_empty() || own.is_empty() || self.path_allow.iter().any(|a| a.allows_path(path)) {
-            return Vec::new();
+            return BTreeMap::new();
         }
         let n = self.rules.len();
         // 0 = not yet checked, 1 = rule applies to this path, 2 = it does not.
@@ -506,7 +552,7 @@ impl SecretScanner {
             }
         }
         if cands.is_empty() {
-            return Vec::new();
+            return BTreeMap::new();
         }
 
         if !self.exclude_blocks.is_empty() {
@@ -534,24 +580,7 @@ impl SecretScanner {
                 kept.insert(ss, c);
             }
         }
-        let spans: Vec<(usize, usize)> = kept.values().map(|c| c.secret).collect();
-
-        let mut out = Vec::with_capacity(kept.len());
-        let mut line_cursor = (0usize, base_line);
-        for c in kept.values() {
-            let Some(rule) = self.rules.get(c.rule) else {
-                continue;
-            };
-            out.push(build_finding(
-                rule,
-                buf,
-                c.secret,
-                &spans,
-                &mut line_cursor,
-                base_offset,
-            ));
-        }
-        out
+        kept
     }
 }
 

@@ -366,3 +366,25 @@ fn scanner_is_send_sync() {
     fn check<T: Send + Sync>() {}
     check::<SecretScanner>();
 }
+
+#[test]
+fn mask_text_hides_every_secret_and_nothing_else() {
+    let s = SecretScanner::builtin();
+    let tok = "ghp_R7mK2pX9qL4vT8nW3zB6cJ1hF5dS0gA2yE4u";
+    let masked = s
+        .mask_text("env", &format!("GITHUB_TOKEN={tok}"))
+        .unwrap_or_else(|| panic!("no secret found"));
+    assert_eq!(masked, format!("GITHUB_TOKEN={}", "*".repeat(tok.len())));
+    assert_eq!(s.mask_text("env", "PATH=/usr/local/bin:/usr/bin"), None);
+}
+
+#[test]
+fn code_passing_an_attribute_is_not_a_password() {
+    // urllib3 1.26 connection.py / connectionpool.py: keyword arguments.
+    let s = SecretScanner::builtin();
+    let code = b"            key_password=self.key_password,\n            ssl_password = options.sslPassword;\n";
+    assert!(s.scan("connection.py", code).is_empty());
+    // A real value on the same shape of line is still found.
+    let cfg = b"db_password=Xk9#mQ2vL7pRz4\n";
+    assert_eq!(s.scan("app.conf", cfg).len(), 1);
+}

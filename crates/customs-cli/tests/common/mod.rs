@@ -85,3 +85,78 @@ pub fn os_packages(report: &serde_json::Value) -> Vec<(String, String, String)> 
         })
         .collect()
 }
+
+static DB: Mutex<()> = Mutex::new(());
+
+/// The vulnerability database built by `customs db build` from the real
+/// feeds in ../shared/data/advisories, once, into target/test-db/ (later
+/// tests and runs reuse it). Returns its absolute path.
+pub fn vuln_db() -> PathBuf {
+    let path = repo().join("target/test-db/customs.db");
+    let _guard = DB.lock().unwrap_or_else(|p| p.into_inner());
+    if !path.exists() {
+        let _ = std::fs::create_dir_all(repo().join("target/test-db"));
+        let lock = std::fs::File::create(repo().join("target/test-db.lock"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        lock.lock().unwrap_or_else(|e| panic!("lock: {e}"));
+        if !path.exists() {
+            let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            customs(cache.path())
+                .args(["-q", "db", "build", "--from", &shared("advisories")])
+                .arg("--output")
+                .arg(&path)
+                .assert()
+                .success();
+        }
+    }
+    path
+}
+
+/// A Debian root filesystem: `etc/debian_version` and a dpkg status file
+/// (real stanzas from a fixture), in a temporary directory.
+pub fn debian_rootfs(debian_version: &str, status_fixture: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let status = repo()
+        .join("crates/customs-detect/tests/fixtures")
+        .join(status_fixture);
+    std::fs::create_dir_all(d.path().join("etc")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(d.path().join("var/lib/dpkg")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        d.path().join("etc/debian_version"),
+        format!("{debian_version}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(&status, d.path().join("var/lib/dpkg/status"))
+        .unwrap_or_else(|e| panic!("{}: {e}", status.display()));
+    d
+}
+
+/// `(target, package, vulnerability, installed, fixed, status)` of every finding.
+pub fn findings(report: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = report["Results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| {
+            let target = r["Target"].as_str().unwrap_or("").to_string();
+            r["Vulnerabilities"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |v| {
+                    format!(
+                        "{} {} {} {} {} {}",
+                        target,
+                        v["PkgName"].as_str().unwrap_or(""),
+                        v["VulnerabilityID"].as_str().unwrap_or(""),
+                        v["InstalledVersion"].as_str().unwrap_or(""),
+                        v["FixedVersion"].as_str().unwrap_or("-"),
+                        v["Status"].as_str().unwrap_or(""),
+                    )
+                })
+        })
+        .collect();
+    v.sort();
+    v
+}
