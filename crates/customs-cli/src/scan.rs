@@ -426,6 +426,39 @@ fn image_config_secrets(
     Ok(())
 }
 
+/// Misconfiguration findings quote the offending lines (`ENV TOKEN=…`):
+/// mask what the secret rules recognise there, as secret findings are.
+fn mask_misconfig_code(report: &mut Report) {
+    let has_code = report
+        .results
+        .iter()
+        .flat_map(|r| &r.misconfigurations)
+        .any(|m| m.status == "FAIL");
+    if !has_code {
+        return;
+    }
+    let sc = customs_secret::SecretScanner::builtin();
+    for m in report
+        .results
+        .iter_mut()
+        .flat_map(|r| r.misconfigurations.iter_mut())
+    {
+        if let Some(x) = sc.mask_text("misconfiguration", &m.message) {
+            m.message = x;
+        }
+        if let Some(code) = m.cause_metadata.code.as_mut() {
+            for l in code.lines.iter_mut() {
+                if let Some(x) = sc.mask_text("misconfiguration", &l.content) {
+                    l.content = x;
+                }
+                if let Some(x) = sc.mask_text("misconfiguration", &l.highlighted) {
+                    l.highlighted = x;
+                }
+            }
+        }
+    }
+}
+
 fn mask_strings(v: &mut serde_json::Value, sc: &customs_secret::SecretScanner) {
     match v {
         serde_json::Value::String(s) => {
@@ -546,6 +579,7 @@ fn finish(
     sc: Scanners,
     list_all_pkgs: bool,
 ) -> Result<i32> {
+    mask_misconfig_code(&mut report);
     let pol = self::policy(policy)?;
     let outcome = customs_detect::apply(&mut report, &pol);
     tracing::debug!("policy: {outcome:?}");

@@ -100,7 +100,9 @@ fn failure(info: &CheckInfo, df: &Dockerfile, h: Hit) -> Misconfiguration {
             .take(n)
             .map(|(i, l)| CodeLine {
                 number: i + 1,
-                content: l.clone(),
+                content: h.mask.iter().fold(l.clone(), |c, v| {
+                    c.replace(v.as_str(), &"*".repeat(v.len()))
+                }),
                 is_cause: true,
                 first_cause: i + 1 == start,
                 last_cause: i + 1 == end,
@@ -361,6 +363,21 @@ mod tests {
         assert_eq!(r.misconf_summary.failures, r.failures().count());
         assert!(!r.failed("CS-DS-009"), "dockerignore check needs fs mode");
         assert!(!r.passed("CS-DS-009"));
+    }
+
+    #[test]
+    fn credential_values_are_masked_in_code_lines() {
+        let r = scan_dockerfile(
+            "Dockerfile",
+            b"FROM alpine:3.19\nENV NPM_TOKEN=npm_Zq8rT2vLx9KmP4wN7bC1dF6hJ3sG5yA0eU2i\nENV GITHUB_TOKEN=ghp_R7mK2pX9qL4vT8nW3zB6cJ1hF5dS0gA2yE4u\nUSER 1000:1000\n",
+            &DockerfileContext::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let text = serde_json::to_string(&r).unwrap_or_default();
+        assert!(r.failed("CS-DS-010") && r.failed("DS-0031"), "{text}");
+        assert!(!text.contains("npm_Zq8rT2"), "{text}");
+        assert!(!text.contains("ghp_R7mK2"), "{text}");
+        assert!(text.contains("ENV NPM_TOKEN=****"), "{text}");
     }
 
     #[test]

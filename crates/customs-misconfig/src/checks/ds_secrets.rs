@@ -98,10 +98,13 @@ pub fn leaked_secrets(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>
         let kw = i.cmd.to_uppercase();
         for (name, value) in definitions(i) {
             if is_known_secret_env(&name) {
-                hits.push(Hit::at(
-                    i,
-                    format!("Possible exposure of secret env \"{name}\" in {kw}"),
-                ));
+                hits.push(
+                    Hit::at(
+                        i,
+                        format!("Possible exposure of secret env \"{name}\" in {kw}"),
+                    )
+                    .masking(value.as_deref().unwrap_or_default()),
+                );
             }
             if SECRET_FILE_ENVS.contains(&name.as_str()) {
                 if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -249,17 +252,25 @@ pub fn secret_args(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>> {
         for (name, value) in defs {
             let val = value.unwrap_or_default();
             if is_secret_value(&val) {
-                hits.push(Hit::at(
-                    i,
-                    format!("{kw} {name} has a value that looks like a credential"),
-                ));
+                hits.push(
+                    Hit::at(
+                        i,
+                        format!("{kw} {name} has a value that looks like a credential"),
+                    )
+                    .masking(&val),
+                );
             } else if i.cmd == "arg" && is_secret_name(&name) {
                 hits.push(Hit::at(i, format!("Build argument '{name}' looks like a secret; build args are recorded in the image history")));
             } else if i.cmd == "env" && is_secret_name(&name) && !val.is_empty() {
-                hits.push(Hit::at(
-                    i,
-                    format!("ENV '{name}' looks like a secret and is stored in the image config"),
-                ));
+                hits.push(
+                    Hit::at(
+                        i,
+                        format!(
+                            "ENV '{name}' looks like a secret and is stored in the image config"
+                        ),
+                    )
+                    .masking(&val),
+                );
             }
         }
     }

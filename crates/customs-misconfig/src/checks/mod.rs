@@ -33,6 +33,9 @@ pub struct Hit {
     pub message: String,
     /// 1-based line range, `None` for the whole file.
     pub lines: Option<(usize, usize)>,
+    /// Values masked (`****`) in the quoted code lines: the credential a
+    /// secret check found must not be printed in clear in the report.
+    pub mask: Vec<String>,
 }
 
 impl Hit {
@@ -40,13 +43,23 @@ impl Hit {
         Hit {
             message: message.into(),
             lines: Some((i.start_line, i.end_line)),
+            mask: Vec::new(),
         }
+    }
+
+    /// Mask `value` in the quoted code lines.
+    pub fn masking(mut self, value: &str) -> Hit {
+        if !value.is_empty() {
+            self.mask.push(value.to_string());
+        }
+        self
     }
 
     pub fn file(message: impl Into<String>) -> Hit {
         Hit {
             message: message.into(),
             lines: None,
+            mask: Vec::new(),
         }
     }
 }
