@@ -100,10 +100,12 @@ def row(name, c, t, warm=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("suites", nargs="*", default=["inventory", "secret", "config"])
+    ap.add_argument("--image", default="bookworm",
+                    help="test image of scripts/test-images.sh: bookworm, bullseye or app")
+    ap.add_argument("suites", nargs="*", default=["inventory", "secret", "config", "vuln"])
     a = ap.parse_args()
-    sh([str(ROOT / "scripts" / "test-images.sh"), "bookworm"], stdout=subprocess.DEVNULL)
-    image = ROOT / "target" / "images" / "bookworm.tar"
+    sh([str(ROOT / "scripts" / "test-images.sh"), a.image], stdout=subprocess.DEVNULL)
+    image = ROOT / "target" / "images" / f"{a.image}.tar"
     customs = customs_bin()
     trivy = trivy_bin()
     tcache = trivy_cache()
