@@ -7,7 +7,7 @@
 //! retyped field (e.g. `Epoch` as a string, `CVSS` keys in another case)
 //! fails here before it breaks a user's pipeline.
 
-#![allow(non_snake_case, dead_code)]
+#![allow(non_snake_case, dead_code, clippy::upper_case_acronyms)]
 
 mod common;
 use common::*;

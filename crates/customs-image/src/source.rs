@@ -304,7 +304,7 @@ impl Image {
         let desc = self.select_manifest(&index, reference)?;
         let manifest = self.load_manifest(&desc)?;
         let cfg = manifest.config();
-        let cfg_name = blob_path(&cfg.digest().to_string());
+        let cfg_name = blob_path(cfg.digest().as_ref());
         let config_raw = self.read_doc(&cfg_name, "config")?;
         self.set_config(config_raw, &cfg_name)?;
         if let Some(ann) = desc.annotations() {
@@ -390,7 +390,7 @@ impl Image {
     ) -> Result<oci_spec::image::ImageManifest, ImageError> {
         let mut desc = desc.clone();
         for _ in 0..4 {
-            let name = blob_path(&desc.digest().to_string());
+            let name = blob_path(desc.digest().as_ref());
             let raw = self.read_doc(&name, "manifest")?;
             let probe: serde_json::Value = serde_json::from_slice(&raw)
                 .map_err(|e| ImageError::malformed(&self.path, &name, e))?;
@@ -561,9 +561,7 @@ fn entry_name<R: Read>(entry: &tar::Entry<'_, R>) -> String {
 /// Resolve a link inside the archive (relative to the link's directory).
 fn resolve_in_archive(link_name: &str, target: &str) -> String {
     let dir = link_name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    let joined = if target.starts_with('/') {
-        target.to_string()
-    } else if dir.is_empty() {
+    let joined = if target.starts_with('/') || dir.is_empty() {
         target.to_string()
     } else {
         format!("{dir}/{target}")
