@@ -11,11 +11,12 @@ build() { bash "$shared/scripts/build-test-image.sh" "$@" >/dev/null; }
 case "${1:-all}" in
   bookworm|all) build "$out/bookworm.tar" bookworm "python3,openssl,curl" "/usr/share/doc /var/lib/apt/lists" ;;&
   bullseye|all) build "$out/bullseye.tar" bullseye "openssl" "/usr/share/doc" ;;&
-  # bookworm + python3, with a last layer of real published application
+  # bookworm + python3 and two Debian-packaged language artifacts (python3-idna
+  # dist-info, the mkcert Go binary: OS-owned, not reported twice), with a last layer of real published application
   # artifacts (old PyPI wheels, npm packages, Go binaries): the language image.
   app|all)
     bash crates/customs-lang/tests/build-app-dir.sh target/app-dir >/dev/null
-    build "$out/app.tar" bookworm "python3" "/usr/share/doc" target/app-dir ;;&
+    build "$out/app.tar" bookworm "python3,python3-idna,mkcert" "/usr/share/doc" target/app-dir ;;&
   *) ;;
 esac
 ls -1 "$out"/*.tar

@@ -486,3 +486,45 @@ fn yaml_ignore_file_with_purls_statement_and_show_suppressed() {
         .code(3)
         .stderr(predicate::str::contains(".customsignore.yaml"));
 }
+
+#[test]
+fn os_owned_language_packages_only_with_the_flag() {
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let image = debian_image("app");
+    // Debian's python3-idna (idna 3.3 dist-info under /usr/lib/python3) and
+    // mkcert (a Go binary in /usr/bin) are dpkg-owned: not reported as
+    // language packages by default, as Trivy does...
+    let r = scan_json(
+        cache.path(),
+        &["image", "--input", &image, "--scanners", "vuln"],
+    );
+    let f = findings(&r);
+    assert!(
+        !f.iter().any(|l| l.starts_with("usr/bin/mkcert ")),
+        "{f:#?}"
+    );
+    assert!(
+        !f.iter().any(|l| l.contains(" idna CVE-2024-3651 3.3 ")),
+        "{f:#?}"
+    );
+    // ...and reported with --include-os-owned: idna 3.3 < 3.7 (PyPA
+    // PYSEC/GHSA for CVE-2024-3651) and mkcert's Go stdlib.
+    let r = scan_json(
+        cache.path(),
+        &[
+            "image",
+            "--input",
+            &image,
+            "--scanners",
+            "vuln",
+            "--include-os-owned",
+        ],
+    );
+    let g = findings(&r);
+    assert!(g.iter().any(|l| l.starts_with("usr/bin/mkcert ")), "{g:#?}");
+    assert!(
+        g.iter().any(|l| l.contains(" idna CVE-2024-3651 3.3 ")),
+        "{g:#?}"
+    );
+    assert_eq!(g.len(), f.len() + 80 + 1, "mkcert's 80 and idna's 1");
+}
