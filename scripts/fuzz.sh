@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:?usage: fuzz.sh SECONDS CRATE:TARGET...}
 shift
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 logs=$PWD/target/fuzz-logs
 mkdir -p "$logs"
 export RUSTC_BOOTSTRAP=1
@@ -22,7 +23,7 @@ for spec in "$@"; do
   (cd "crates/$crate" && cargo fuzz run "$target" -- \
       -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1 || status="FAILED (exit $?)"
   end=$(date +%s)
-  execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
-  cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+  execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1 || true)
+  cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
   echo "   $status; wall $((end - start))s; execs ${execs:-?}; ${cov:-no coverage line}"
 done
