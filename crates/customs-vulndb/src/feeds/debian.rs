@@ -131,8 +131,12 @@ pub fn parse_tracker(file: &str, bytes: &[u8]) -> FeedOutput {
                     "open" | "undetermined" => {
                         let st = if reason == "postponed" {
                             Status::FixDeferred
-                        } else if reason == "ignored" || rel.nodsa.is_some() {
+                        } else if reason == "ignored" {
                             Status::WillNotFix
+                        } else if rel.nodsa.is_some() {
+                            // No DSA planned (minor issue, fix through a
+                            // point release): still affected, as Trivy says.
+                            Status::Affected
                         } else if status_s == "undetermined" {
                             Status::Unknown
                         } else {
@@ -293,7 +297,8 @@ pub fn parse_list(file: &str, bytes: &[u8]) -> FeedOutput {
                 "<not-affected>" => (Status::NotAffected, Affected::default()),
                 "<unfixed>" => (Status::Affected, Affected::default()),
                 "<end-of-life>" => (Status::EndOfLife, Affected::default()),
-                "<no-dsa>" | "<ignored>" => (Status::WillNotFix, Affected::default()),
+                "<no-dsa>" => (Status::Affected, Affected::default()),
+                "<ignored>" => (Status::WillNotFix, Affected::default()),
                 "<postponed>" => (Status::FixDeferred, Affected::default()),
                 v if v.starts_with('<') => {
                     out.skip(
@@ -431,6 +436,8 @@ mod tests {
 [10 Jan 2003] DSA-100-1 sudo - local root
 \t{CVE-2002-0184}
 \t[woody] - sudo 1.6.6-1.3woody1 (medium)
+\t[sarge] - sudo <no-dsa> (Minor issue)
+\t[etch] - sudo <ignored> (Minor issue)
 [21 Mar 2023] DSA-5377-1 apache2 - regression
 \t{CVE-2022-36760}
 \t[bullseye] - apache2 2.4.57-1~deb11u1
@@ -460,6 +467,9 @@ mod tests {
         assert_eq!(sox.package, "sox");
         let sudo = find("CVE-2002-0184", "debian:3.0");
         assert_eq!(sudo.severity, Some(Severity::Medium));
+        // <no-dsa>: no advisory planned, still affected; <ignored>: will not fix.
+        assert_eq!(find("CVE-2002-0184", "debian:3.1").status, Status::Affected);
+        assert_eq!(find("CVE-2002-0184", "debian:4").status, Status::WillNotFix);
         assert_eq!(
             out.advisories
                 .iter()
@@ -494,8 +504,10 @@ mod tests {
         assert_eq!(get("glibc", "debian:12").status, Status::Affected);
         assert_eq!(get("glibc", "debian:13").status, Status::NotAffected);
         assert_eq!(get("glibc", "debian:11").status, Status::WillNotFix);
+        // no-DSA without a reason: no advisory planned, still affected.
+        assert_eq!(get("glibc", "debian:10").status, Status::Affected);
         assert!(out.advisories.iter().all(|a| a.ecosystem != "debian:sid"));
-        assert_eq!(out.advisories.len(), 6);
+        assert_eq!(out.advisories.len(), 7);
         assert_eq!(out.vulns.len(), 2);
     }
 }
