@@ -69,7 +69,10 @@ pub fn split_dpkg_version(v: &str) -> Option<DebVersion> {
 /// The inverse of [`split_dpkg_version`].
 pub fn join_dpkg_version(v: &DebVersion) -> String {
     let mut s = String::new();
-    if v.epoch > 0 {
+    // An upstream version may hold ':' only after an explicit epoch
+    // (`0:1:2` is epoch 0, upstream `1:2`): keep `0:` then, or the
+    // string would read back with another epoch (found by cargo fuzz).
+    if v.epoch > 0 || v.upstream.contains(':') {
         s.push_str(&v.epoch.to_string());
         s.push(':');
     }
@@ -444,6 +447,17 @@ pub fn parse_dpkg_copyright(data: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_epoch_is_kept_when_upstream_has_a_colon() {
+        for input in ["0:00:", "0:1:2-3", "1:2:3"] {
+            let v = split_dpkg_version(input).unwrap_or_else(|| panic!("{input}"));
+            let joined = join_dpkg_version(&v);
+            assert_eq!(split_dpkg_version(&joined), Some(v), "{input} -> {joined}");
+        }
+        let v = split_dpkg_version("0:1.2-3").unwrap_or_else(|| panic!("parse"));
+        assert_eq!(join_dpkg_version(&v), "1.2-3");
+    }
 
     const STATUS: &str = "Package: libc6
 Status: install ok installed
