@@ -79,12 +79,8 @@ pub enum DbCommand {
     },
     /// Download the upstream feeds (conditional GETs) and rebuild, or fetch a prebuilt file.
     Update {
-        /// Fetch a prebuilt database file from this URL instead of the feeds.
-        #[arg(long, value_name = "URL")]
-        db_repository: Option<String>,
-        /// TOML file overriding feed URLs (mirrors); see docs/database.md.
-        #[arg(long, value_name = "FILE")]
-        feeds_config: Option<PathBuf>,
+        #[command(flatten)]
+        source: DbSource,
         /// Rebuild even when no feed changed.
         #[arg(long)]
         force: bool,
@@ -218,9 +214,22 @@ pub struct DbSelect {
     /// Do not update the database, even when it is due.
     #[arg(long)]
     pub skip_db_update: bool,
-    /// Never touch the network.
+    /// Never touch the network (a missing database is then an error).
     #[arg(long, alias = "offline-scan")]
     pub offline: bool,
+    #[command(flatten)]
+    pub source: DbSource,
+}
+
+/// Where `db update`, and a scan that finds no database, get one.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DbSource {
+    /// Fetch a prebuilt database file from this URL instead of the feeds.
+    #[arg(long, env = "CUSTOMS_DB_REPOSITORY", value_name = "URL")]
+    pub db_repository: Option<String>,
+    /// TOML file overriding feed URLs (mirrors); see docs/database.md.
+    #[arg(long, env = "CUSTOMS_FEEDS_CONFIG", value_name = "FILE")]
+    pub feeds_config: Option<PathBuf>,
 }
 
 /// The scanners a scan runs.

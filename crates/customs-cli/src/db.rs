@@ -1,9 +1,9 @@
 //! `customs db build | update | info` and the database a scan uses.
 
-use crate::args::{DbArgs, DbCommand, GlobalArgs};
+use crate::args::{DbArgs, DbCommand, DbSource, GlobalArgs};
 use anyhow::{anyhow, bail, Context, Result};
 use customs_vulndb::{Progress, VulnDb};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -82,54 +82,24 @@ pub fn run(g: &GlobalArgs, a: &DbArgs) -> Result<i32> {
             opts.strict = *strict;
             let report = customs_vulndb::build(&opts, &Bars::new(g.quiet))?;
             if !g.quiet {
-                print_build(&report);
+                print_build(&mut std::io::stdout().lock(), &report)?;
             }
             Ok(0)
         }
         DbCommand::Update {
-            db_repository,
-            feeds_config,
+            source,
             force,
             strict,
         } => {
             let db = a.db.clone().unwrap_or_else(|| default_db_path(g));
-            if let Some(dir) = db.parent() {
-                std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-            }
-            let bars = Bars::new(g.quiet);
-            if let Some(url) = db_repository {
-                let bytes = customs_vulndb::fetch_prebuilt(
-                    url,
-                    &db,
-                    &customs_vulndb::HttpOptions::default(),
-                    &bars,
-                )?;
-                if !g.quiet {
-                    println!("Fetched {} ({bytes} bytes) from {url}", db.display());
-                }
-                return Ok(0);
-            }
-            let mut opts = customs_vulndb::UpdateOptions::new(crate::scan::cache_dir(g), &db);
-            opts.force = *force;
-            opts.strict = *strict;
-            if let Some(p) = feeds_config {
-                let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
-                opts.feeds = toml::from_str(&text)
-                    .map_err(|e| anyhow!("{}: {}", p.display(), e.message()))?;
-            }
-            let report = customs_vulndb::update(&opts, &bars)?;
-            if !g.quiet {
-                println!(
-                    "Feeds: {} downloaded, {} unchanged, {} bytes received",
-                    report.downloaded.len(),
-                    report.not_modified.len(),
-                    report.bytes
-                );
-                match &report.build {
-                    Some(b) => print_build(b),
-                    None => println!("Nothing changed; kept {}", db.display()),
-                }
-            }
+            update(
+                g,
+                &db,
+                source,
+                *force,
+                *strict,
+                &mut std::io::stdout().lock(),
+            )?;
             Ok(0)
         }
         DbCommand::Info => {
@@ -151,28 +121,86 @@ pub fn open(path: &Path) -> Result<VulnDb> {
     Ok(VulnDb::open(path)?)
 }
 
-fn print_build(r: &customs_vulndb::BuildReport) {
-    println!(
+fn print_build(out: &mut dyn Write, r: &customs_vulndb::BuildReport) -> std::io::Result<()> {
+    writeln!(
+        out,
         "Built {} in {:.1}s: {} advisories, {} vulnerabilities, {} bytes",
         r.output.display(),
         r.elapsed.as_secs_f64(),
         r.advisories,
         r.vulnerabilities,
         r.file_size
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{:<22} {:>8} {:>9} {:>9} {:>8} {:>11}",
         "Source", "Files", "Records", "Withdrawn", "Skipped", "Advisories"
-    );
+    )?;
     for s in &r.sources {
-        println!(
+        writeln!(
+            out,
             "{:<22} {:>8} {:>9} {:>9} {:>8} {:>11}",
             s.id, s.files, s.records, s.withdrawn, s.skipped, s.advisories
-        );
+        )?;
     }
     for s in r.skipped.iter().take(20) {
         eprintln!("skipped: {s}");
     }
+    Ok(())
+}
+
+/// Refresh (or create) the database at `db`: a prebuilt file from
+/// `--db-repository`, or the feeds (conditional GETs) rebuilt beside the old
+/// file. Any failure keeps the old database.
+/// The summary goes to `out` (stdout for `db update`, stderr when a scan
+/// fetches its first database, so the report on stdout stays clean).
+pub fn update(
+    g: &GlobalArgs,
+    db: &Path,
+    source: &DbSource,
+    force: bool,
+    strict: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    }
+    let bars = Bars::new(g.quiet);
+    if let Some(url) = &source.db_repository {
+        let bytes = customs_vulndb::fetch_prebuilt(
+            url,
+            db,
+            &customs_vulndb::HttpOptions::default(),
+            &bars,
+        )?;
+        if !g.quiet {
+            writeln!(out, "Fetched {} ({bytes} bytes) from {url}", db.display())?;
+        }
+        return Ok(());
+    }
+    let mut opts = customs_vulndb::UpdateOptions::new(crate::scan::cache_dir(g), db);
+    opts.force = force;
+    opts.strict = strict;
+    if let Some(p) = &source.feeds_config {
+        let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+        opts.feeds =
+            toml::from_str(&text).map_err(|e| anyhow!("{}: {}", p.display(), e.message()))?;
+    }
+    let report = customs_vulndb::update(&opts, &bars)?;
+    if !g.quiet {
+        writeln!(
+            out,
+            "Feeds: {} downloaded, {} unchanged, {} bytes received",
+            report.downloaded.len(),
+            report.not_modified.len(),
+            report.bytes
+        )?;
+        match &report.build {
+            Some(b) => print_build(out, b)?,
+            None => writeln!(out, "Nothing changed; kept {}", db.display())?,
+        }
+    }
+    Ok(())
 }
 
 pub fn print_info(path: &Path, db: &VulnDb) -> Result<()> {

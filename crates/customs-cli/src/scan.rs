@@ -91,11 +91,18 @@ fn options(g: &GlobalArgs, a: &ScanArgs, sc: &Scanners, lockfiles: bool) -> Resu
     })
 }
 
-/// Open the vulnerability database when the vuln scanner runs. Scans never
-/// touch the network: a database past its `next_update` is used as is, with
-/// a warning naming the command that refreshes it (`customs db update`, run
-/// on a schedule), unless `--skip-db-update`/`--offline` say staleness is
-/// expected.
+/// Open the vulnerability database when the vuln scanner runs.
+///
+/// A first run with no database at the default path fetches one, as
+/// `customs db update` would (from `--db-repository` or the feeds), unless
+/// `--offline`/`--skip-db-update` forbid the network: then it stops and
+/// names the commands that make one. An explicit `--db FILE` must exist.
+///
+/// After that, scans never touch the network: a database past its
+/// `next_update` is used as is, with a warning naming the command that
+/// refreshes it (`customs db update`, run on a schedule), unless
+/// `--skip-db-update`/`--offline` say staleness is expected. This keeps a
+/// CI gate's result a function of the image and the database it was given.
 fn open_db(g: &GlobalArgs, a: &ScanArgs, sc: &Scanners) -> Result<Option<VulnDb>> {
     if !sc.vuln {
         return Ok(None);
@@ -104,6 +111,40 @@ fn open_db(g: &GlobalArgs, a: &ScanArgs, sc: &Scanners) -> Result<Option<VulnDb>
         a.db.db
             .clone()
             .unwrap_or_else(|| crate::db::default_db_path(g));
+    if !path.exists() {
+        if a.db.db.is_some() {
+            bail!("{}: no such vulnerability database file", path.display());
+        }
+        if a.db.offline || a.db.skip_db_update {
+            let flag = if a.db.offline {
+                "--offline"
+            } else {
+                "--skip-db-update"
+            };
+            bail!(
+                "{}: no vulnerability database, and {flag} forbids fetching one; run `customs db update` where the network is reachable, or `customs db build --from DIR` from feed files, or pass --db FILE",
+                path.display()
+            );
+        }
+        tracing::warn!(
+            "{}: no vulnerability database yet; fetching one (as `customs db update` does)",
+            path.display()
+        );
+        crate::db::update(
+            g,
+            &path,
+            &a.db.source,
+            false,
+            false,
+            &mut std::io::stderr().lock(),
+        )
+        .with_context(|| {
+            format!(
+                "{}: fetching the first vulnerability database failed (pass --offline and --db FILE to scan with a database built elsewhere)",
+                path.display()
+            )
+        })?;
+    }
     let db = crate::db::open(&path)?;
     let meta = db
         .metadata()

@@ -424,7 +424,7 @@ fn vulnerability_report_has_trivys_shape() {
     ] {
         if label == "application dir" {
             // Built by the app image's script; make sure it is there.
-            let _ = debian_image("app");
+            let _ = app_dir();
         }
         let r = check(
             label,

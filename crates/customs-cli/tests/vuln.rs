@@ -104,17 +104,6 @@ fn db_build_from_a_missing_or_empty_dir_fails_and_keeps_the_old_file() {
 }
 
 #[test]
-fn scanning_without_a_database_says_how_to_get_one() {
-    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    customs(cache.path())
-        .args(["image", "--input", &shared("images/alpine-3.10.tar.gz")])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("customs db build --from DIR"))
-        .stderr(predicate::str::contains("customs db update"));
-}
-
-#[test]
 fn alpine_310_image_has_no_findings_like_trivy() {
     let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     // alpine 3.10.4 is newer than every fix in the secdb snapshot: zero

@@ -229,15 +229,15 @@ pub struct UpdateReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
-    #[error("download of {url} failed after {attempts} attempt(s): {reason}; the existing database was kept")]
+    #[error("download of {url} failed after {attempts} attempt(s): {reason}; any existing database was kept")]
     Download {
         url: String,
         attempts: u32,
         reason: String,
     },
-    #[error("{url} answered HTTP {status}; the existing database was kept")]
+    #[error("{url} answered HTTP {status}; any existing database was kept")]
     Status { url: String, status: u16 },
-    #[error("cannot {action} {path}: {source}; the existing database was kept")]
+    #[error("cannot {action} {path}: {source}; any existing database was kept")]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -246,10 +246,10 @@ pub enum UpdateError {
     },
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
-    #[error("rebuilding the database failed: {0}; the existing database was kept")]
+    #[error("rebuilding the database failed: {0}; any existing database was kept")]
     Build(#[from] BuildError),
     #[error(
-        "the downloaded database from {url} is not valid: {source}; the existing database was kept"
+        "the downloaded database from {url} is not valid: {source}; any existing database was kept"
     )]
     InvalidPrebuilt {
         url: String,

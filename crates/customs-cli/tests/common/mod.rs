@@ -51,6 +51,25 @@ pub fn debian_image(name: &str) -> String {
     rel
 }
 
+/// The application tree of the app image (`target/app-dir`: old PyPI
+/// wheels, npm packages, Go binaries), built with the app image, or alone
+/// when the image is there but the tree is not (a copied `target/images`).
+pub fn app_dir() -> String {
+    let _ = debian_image("app");
+    let rel = "target/app-dir";
+    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    if !repo().join(rel).join("app").exists() {
+        let st = std::process::Command::new("bash")
+            .arg(repo().join("crates/customs-lang/tests/build-app-dir.sh"))
+            .arg(rel)
+            .current_dir(repo())
+            .status()
+            .unwrap_or_else(|e| panic!("build-app-dir.sh: {e}"));
+        assert!(st.success(), "building {rel} failed");
+    }
+    rel.to_string()
+}
+
 pub fn json_of(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
