@@ -159,6 +159,14 @@ pub fn walk_tar<R: Read>(
             } else if hidden.starts_with(".wh.") {
                 // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not content.
                 stats.skipped += 1;
+            } else if matches!(hidden, "" | "." | "..") {
+                // `.wh.`, `.wh..`, `.wh...` name no entry (a whiteout of the
+                // directory itself or its parent is not in the OCI spec).
+                tracing::warn!(
+                    "{}: layer {layer}: whiteout '{raw_path}' names no file; ignored",
+                    source.display()
+                );
+                stats.skipped += 1;
             } else {
                 let target = if dir.is_empty() {
                     hidden.to_string()
@@ -362,6 +370,9 @@ mod tests {
             ("var/lib/apt/lists/.wh..wh..opq", b""),
             (".wh.root-file", b""),
             ("usr/.wh..wh.plnk", b""),
+            ("usr/.wh..", b""),
+            ("usr/.wh...", b""),
+            ("usr/.wh.", b""),
             ("etc/hostname", b"box\n"),
         ]);
         let mut seen = Vec::new();
