@@ -126,6 +126,8 @@ pub struct ConfigArgs {
 pub enum Format {
     Table,
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -295,6 +295,7 @@ pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
         &a.scan.policy,
         shown,
         a.scan.list_all_pkgs,
+        None,
     )
 }
 
@@ -344,6 +345,7 @@ pub fn dir(g: &GlobalArgs, a: &DirArgs, mode: DirMode) -> Result<i32> {
         &a.scan.policy,
         sc,
         a.scan.list_all_pkgs,
+        Some(&a.path),
     )
 }
 
@@ -372,7 +374,15 @@ pub fn config(_g: &GlobalArgs, a: &ConfigArgs) -> Result<i32> {
         misconfig: true,
         ..Default::default()
     };
-    let code = finish(report, &a.output, &a.policy, sc, false)?;
+    // Config targets are paths as given on the command line.
+    let code = finish(
+        report,
+        &a.output,
+        &a.policy,
+        sc,
+        false,
+        Some(Path::new(".")),
+    )?;
     if errors > 0 && code == 0 {
         return Ok(i32::from(crate::EXIT_ERROR));
     }
@@ -613,12 +623,34 @@ fn parse_severities(list: &[String]) -> Result<Vec<Severity>> {
         .collect()
 }
 
+/// The `file:` URI that SARIF result paths are relative to: the image's
+/// root, or the directory the targets are relative to.
+fn sarif_root(base: Option<&Path>) -> String {
+    let Some(base) = base else {
+        return "file:///".into();
+    };
+    let abs = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+    let mut uri = String::from("file://");
+    for b in abs.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if !uri.ends_with('/') {
+        uri.push('/');
+    }
+    uri
+}
+
 fn finish(
     mut report: Report,
     out: &OutputArgs,
     policy: &PolicyArgs,
     sc: Scanners,
     list_all_pkgs: bool,
+    target_base: Option<&Path>,
 ) -> Result<i32> {
     mask_misconfig_code(&mut report);
     let pol = self::policy(policy)?;
@@ -627,6 +659,9 @@ fn finish(
     let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
     let text = match out.format {
         Format::Json => customs_report::to_json(&report),
+        Format::Sarif => {
+            customs_report::to_sarif(&report, env!("CARGO_PKG_VERSION"), &sarif_root(target_base))
+        }
         Format::Table => table::render(
             &report,
             &table::TableOptions {

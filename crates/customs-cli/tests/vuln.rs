@@ -517,3 +517,97 @@ fn os_owned_language_packages_only_with_the_flag() {
     );
     assert_eq!(g.len(), f.len() + 80 + 1, "mkcert's 80 and idna's 1");
 }
+
+#[test]
+fn sarif_output_has_one_result_per_finding_and_one_rule_per_id() {
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let json = scan_json(cache.path(), &["rootfs", ALPINE_OLD, "--scanners", "vuln"]);
+    let ids: std::collections::BTreeSet<String> = findings(&json)
+        .iter()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("CVE-"))
+                .map(String::from)
+        })
+        .collect();
+    let out = customs(cache.path())
+        .args([
+            "rootfs",
+            ALPINE_OLD,
+            "--scanners",
+            "vuln",
+            "--format",
+            "sarif",
+        ])
+        .args(["--db", &db_arg()])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let results = run["results"].as_array().cloned().unwrap_or_default();
+    // The same 12 findings as the JSON report, one rule per distinct ID.
+    assert_eq!(results.len(), 12);
+    let rule_ids: std::collections::BTreeSet<String> = rules
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(String::from))
+        .collect();
+    assert_eq!(rule_ids, ids);
+    assert_eq!(rules.len(), ids.len());
+    for r in &results {
+        let i = r["ruleIndex"].as_u64().unwrap_or(u64::MAX) as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+        // Severity UNKNOWN in this snapshot (no NVD data): a note.
+        assert_eq!(r["level"], "note");
+    }
+    let ssl = results
+        .iter()
+        .find(|r| {
+            r["ruleId"] == "CVE-2019-1547"
+                && r["message"]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("libssl1.1")
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no libssl1.1 CVE-2019-1547 in {results:#?}"));
+    let text = ssl["message"]["text"].as_str().unwrap_or("");
+    assert!(text.contains("Installed Version: 1.1.1b-r1"), "{text}");
+    assert!(text.contains("Status: fixed"), "{text}");
+
+    // Dockerfile checks: the failing line of each check is the region.
+    let out = customs(cache.path())
+        .args([
+            "config",
+            "crates/customs-misconfig/tests/dockerfiles/bad",
+            "-f",
+            "sarif",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let results = v["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let root = results
+        .iter()
+        .find(|r| r["ruleId"] == "DS-0002")
+        .unwrap_or_else(|| panic!("no DS-0002 in {results:#?}"));
+    let loc = &root["locations"][0]["physicalLocation"];
+    assert!(loc["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("crates/customs-misconfig/tests/dockerfiles/bad/"));
+    assert!(loc["region"]["startLine"].as_u64().unwrap_or(0) >= 1);
+}

@@ -2,9 +2,11 @@
 //! function of [`Report`].
 
 pub mod model;
+pub mod sarif;
 pub mod table;
 
 pub use model::*;
+pub use sarif::to_sarif;
 
 /// The JSON format: Trivy's schema (SchemaVersion 2), pretty-printed.
 pub fn to_json(report: &Report) -> String {

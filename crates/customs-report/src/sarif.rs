@@ -1,0 +1,343 @@
+//! SARIF 2.1.0 output (`--format sarif`), for GitHub code scanning and
+//! other SARIF viewers. One rule per vulnerability ID, misconfiguration
+//! check or secret rule; one result per finding, located in the file (or,
+//! for OS packages, the artifact) where it was found.
+//!
+//! Written with serde_json rather than a SARIF crate: the few objects a
+//! scanner report needs are simpler to emit directly than to map onto the
+//! full generated schema of `serde-sarif`.
+
+use crate::model::{class, Report};
+use customs_model::Severity;
+use serde_json::{json, Map, Value};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// SARIF level from a severity (SARIF has error, warning, note).
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        _ => "note",
+    }
+}
+
+/// GitHub's `security-severity` (a CVSS-like score, as a string): the
+/// finding's own CVSS v3 score when it has one, else a score inside the
+/// severity's CVSS band.
+fn security_severity(s: Severity, cvss: Option<f64>) -> String {
+    let score = cvss.unwrap_or(match s {
+        Severity::Critical => 9.5,
+        Severity::High => 8.0,
+        Severity::Medium => 5.5,
+        Severity::Low => 2.0,
+        _ => 0.0,
+    });
+    format!("{score:.1}")
+}
+
+/// A relative URI reference for a target path: no leading `/`, and the
+/// characters a URI cannot hold percent-encoded.
+fn uri(path: &str) -> String {
+    let p = path.trim_start_matches('/');
+    let mut out = String::with_capacity(p.len());
+    for b in p.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+struct Rules {
+    index: std::collections::HashMap<String, usize>,
+    list: Vec<Value>,
+}
+
+impl Rules {
+    /// The index of rule `id`, adding it (built by `make`) on first use.
+    fn get(&mut self, id: &str, make: impl FnOnce() -> Value) -> usize {
+        if let Some(i) = self.index.get(id) {
+            return *i;
+        }
+        let i = self.list.len();
+        self.list.push(make());
+        self.index.insert(id.to_string(), i);
+        i
+    }
+}
+
+fn rule(
+    id: &str,
+    title: &str,
+    help: &str,
+    url: &str,
+    sev: Severity,
+    score: String,
+    kind: &str,
+) -> Value {
+    let mut r = Map::new();
+    r.insert("id".into(), json!(id));
+    r.insert("name".into(), json!(kind));
+    let short = if title.is_empty() { id } else { title };
+    r.insert("shortDescription".into(), json!({ "text": short }));
+    r.insert(
+        "fullDescription".into(),
+        json!({ "text": if help.is_empty() { short } else { help } }),
+    );
+    r.insert(
+        "defaultConfiguration".into(),
+        json!({ "level": level(sev) }),
+    );
+    if !url.is_empty() {
+        r.insert("helpUri".into(), json!(url));
+    }
+    r.insert(
+        "help".into(),
+        json!({ "text": format!("{kind} {id}\nSeverity: {}\n{}", sev.as_str(), if help.is_empty() { short } else { help }) }),
+    );
+    r.insert(
+        "properties".into(),
+        json!({
+            "precision": "very-high",
+            "security-severity": score,
+            "tags": [kind, "security", sev.as_str()],
+        }),
+    );
+    Value::Object(r)
+}
+
+fn location(uri: &str, start: u32, end: u32) -> Value {
+    let start = start.max(1);
+    json!([{
+        "physicalLocation": {
+            "artifactLocation": { "uri": uri, "uriBaseId": "ROOTPATH" },
+            "region": {
+                "startLine": start,
+                "startColumn": 1,
+                "endLine": end.max(start),
+                "endColumn": 1,
+            }
+        }
+    }])
+}
+
+/// The report as a SARIF 2.1.0 log, pretty-printed.
+/// `root_uri` is the `file:` URI the result paths are relative to (the
+/// `ROOTPATH` base: `file:///` for an image, the scanned directory
+/// otherwise).
+pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
+    let mut rules = Rules {
+        index: Default::default(),
+        list: Vec::new(),
+    };
+    let mut results = Vec::new();
+    for r in &report.results {
+        // OS packages have no file of their own: point at the artifact.
+        let target_uri = if r.class == class::OS_PKGS {
+            uri(&report.artifact_name)
+        } else {
+            uri(&r.target)
+        };
+        for v in &r.vulnerabilities {
+            let score = v.cvss.values().find_map(|c| c.v3_score);
+            let i = rules.get(&v.vulnerability_id, || {
+                rule(
+                    &v.vulnerability_id,
+                    &v.title,
+                    &v.description,
+                    &v.primary_url,
+                    v.severity,
+                    security_severity(v.severity, score),
+                    "vulnerability",
+                )
+            });
+            let fixed = if v.fixed_version.is_empty() {
+                "none".to_string()
+            } else {
+                v.fixed_version.clone()
+            };
+            results.push(json!({
+                "ruleId": v.vulnerability_id,
+                "ruleIndex": i,
+                "level": level(v.severity),
+                "message": { "text": format!(
+                    "Package: {}\nInstalled Version: {}\nVulnerability {}\nSeverity: {}\nStatus: {}\nFixed Version: {}\nLink: {}",
+                    v.pkg_name, v.installed_version, v.vulnerability_id, v.severity.as_str(),
+                    v.status.as_str(), fixed, v.primary_url
+                )},
+                "locations": location(&target_uri, 1, 1),
+            }));
+        }
+        for m in r.misconfigurations.iter().filter(|m| m.status == "FAIL") {
+            let i = rules.get(&m.id, || {
+                rule(
+                    &m.id,
+                    &m.title,
+                    &m.description,
+                    &m.primary_url,
+                    m.severity,
+                    security_severity(m.severity, None),
+                    "misconfiguration",
+                )
+            });
+            let msg = if m.message.is_empty() {
+                &m.title
+            } else {
+                &m.message
+            };
+            results.push(json!({
+                "ruleId": m.id,
+                "ruleIndex": i,
+                "level": level(m.severity),
+                "message": { "text": format!(
+                    "Artifact: {}\nType: {}\nVulnerability {}\nSeverity: {}\nMessage: {}\nLink: [{}]({})",
+                    r.target, m.kind, m.id, m.severity.as_str(), msg, m.id, m.primary_url
+                )},
+                "locations": location(&target_uri, m.cause_metadata.start_line, m.cause_metadata.end_line),
+            }));
+        }
+        for s in &r.secrets {
+            let i = rules.get(&s.rule_id, || {
+                rule(
+                    &s.rule_id,
+                    &s.title,
+                    &s.title,
+                    "",
+                    s.severity,
+                    security_severity(s.severity, None),
+                    "secret",
+                )
+            });
+            results.push(json!({
+                "ruleId": s.rule_id,
+                "ruleIndex": i,
+                "level": level(s.severity),
+                "message": { "text": format!(
+                    "Artifact: {}\nType: {}\nSecret {}\nSeverity: {}\nMatch: {}",
+                    r.target, s.category, s.title, s.severity.as_str(), s.matched
+                )},
+                "locations": location(&target_uri, s.start_line, s.end_line),
+            }));
+        }
+    }
+    let mut run = json!({
+        "tool": { "driver": {
+            "name": "customs",
+            "fullName": "customs container image security scanner",
+            "version": tool_version,
+            "rules": rules.list,
+        }},
+        "results": results,
+        "columnKind": "utf16CodeUnits",
+        "originalUriBaseIds": { "ROOTPATH": { "uri": root_uri } },
+    });
+    let mut props = Map::new();
+    props.insert("artifactName".into(), json!(report.artifact_name));
+    props.insert("artifactType".into(), json!(report.artifact_type));
+    if !report.metadata.image_id.is_empty() {
+        props.insert("imageID".into(), json!(report.metadata.image_id));
+    }
+    if let Some(os) = &report.metadata.os {
+        props.insert("osFamily".into(), json!(os.family));
+        props.insert("osVersion".into(), json!(os.name));
+    }
+    if let Value::Object(o) = &mut run {
+        o.insert("properties".into(), Value::Object(props));
+    }
+    let log = json!({ "version": "2.1.0", "$schema": SCHEMA, "runs": [run] });
+    let mut s = serde_json::to_string_pretty(&log).unwrap_or_else(|e| {
+        // Serializing serde_json values cannot fail; keep a valid document anyway.
+        format!("{{\"error\": \"{e}\"}}")
+    });
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DetectedVulnerability, ScanResult, SecretFinding};
+
+    fn report() -> Report {
+        let mut os = ScanResult::new("img (alpine 3.10.4)", class::OS_PKGS, "alpine");
+        for (id, sev) in [
+            ("CVE-1", Severity::High),
+            ("CVE-2", Severity::Low),
+            ("CVE-1", Severity::High),
+        ] {
+            os.vulnerabilities.push(DetectedVulnerability {
+                vulnerability_id: id.into(),
+                pkg_name: "musl".into(),
+                installed_version: "1.1.15-r4".into(),
+                severity: sev,
+                ..Default::default()
+            });
+        }
+        let mut sec = ScanResult::new("/app/.env", class::SECRET, "");
+        sec.secrets.push(SecretFinding {
+            rule_id: "aws-access-key-id".into(),
+            category: "AWS".into(),
+            severity: Severity::Critical,
+            title: "AWS Access Key ID".into(),
+            start_line: 3,
+            end_line: 3,
+            matched: "AWS_ACCESS_KEY_ID=****".into(),
+            ..Default::default()
+        });
+        Report {
+            schema_version: 2,
+            artifact_name: "my image.tar".into(),
+            artifact_type: "container_image".into(),
+            results: vec![os, sec],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rules_are_deduplicated_and_results_point_at_them() {
+        let v: Value =
+            serde_json::from_str(&to_sarif(&report(), "0.1.0", "file:///")).unwrap_or_default();
+        assert_eq!(v["version"], "2.1.0");
+        let run = &v["runs"][0];
+        let rules = run["tool"]["driver"]["rules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
+        assert_eq!(ids, ["CVE-1", "CVE-2", "aws-access-key-id"]);
+        let results = run["results"].as_array().cloned().unwrap_or_default();
+        assert_eq!(results.len(), 4);
+        for r in &results {
+            let i = r["ruleIndex"].as_u64().unwrap_or(99) as usize;
+            assert_eq!(rules[i]["id"], r["ruleId"]);
+        }
+        assert_eq!(results[0]["level"], "error");
+        assert_eq!(results[1]["level"], "note");
+        assert_eq!(rules[0]["properties"]["security-severity"], "8.0");
+        // OS findings point at the artifact, URI-encoded; secrets at the file and line.
+        let loc = |k: usize| results[k]["locations"][0]["physicalLocation"].clone();
+        assert_eq!(loc(0)["artifactLocation"]["uri"], "my%20image.tar");
+        assert_eq!(loc(3)["artifactLocation"]["uri"], "app/.env");
+        assert_eq!(loc(3)["region"]["startLine"], 3);
+        assert!(results[3]["message"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("AWS_ACCESS_KEY_ID=****"));
+    }
+
+    #[test]
+    fn an_empty_report_is_a_valid_log_with_no_results() {
+        let v: Value =
+            serde_json::from_str(&to_sarif(&Report::default(), "0.1.0", "file:///work/"))
+                .unwrap_or_default();
+        assert_eq!(v["runs"][0]["results"], json!([]));
+        assert_eq!(v["runs"][0]["tool"]["driver"]["name"], "customs");
+        assert_eq!(
+            v["runs"][0]["originalUriBaseIds"]["ROOTPATH"]["uri"],
+            "file:///work/"
+        );
+    }
+}
