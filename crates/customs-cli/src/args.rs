@@ -128,6 +128,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (GitHub code scanning).
     Sarif,
+    /// CycloneDX 1.5 JSON SBOM (every package, and the vulnerabilities found).
+    Cyclonedx,
 }
 
 #[derive(Args, Debug, Clone)]

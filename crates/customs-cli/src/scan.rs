@@ -254,7 +254,9 @@ pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
         },
         results: Vec::new(),
     };
-    package_results(&mut report, &inv, a.scan.list_all_pkgs || !sc.vuln);
+    // An SBOM lists every package.
+    let sbom = a.scan.output.format == Format::Cyclonedx;
+    package_results(&mut report, &inv, a.scan.list_all_pkgs || !sc.vuln || sbom);
     if let Some(db) = &db {
         warn_eol(&inv);
         vuln_results(&mut report, &inv, db)?;
@@ -322,7 +324,9 @@ pub fn dir(g: &GlobalArgs, a: &DirArgs, mode: DirMode) -> Result<i32> {
         },
         results: Vec::new(),
     };
-    package_results(&mut report, &inv, a.scan.list_all_pkgs || !sc.vuln);
+    // An SBOM lists every package.
+    let sbom = a.scan.output.format == Format::Cyclonedx;
+    package_results(&mut report, &inv, a.scan.list_all_pkgs || !sc.vuln || sbom);
     if let Some(db) = &db {
         warn_eol(&inv);
         vuln_results(&mut report, &inv, db)?;
@@ -661,6 +665,9 @@ fn finish(
         Format::Json => customs_report::to_json(&report),
         Format::Sarif => {
             customs_report::to_sarif(&report, env!("CARGO_PKG_VERSION"), &sarif_root(target_base))
+        }
+        Format::Cyclonedx => {
+            customs_report::to_cyclonedx(&report, env!("CARGO_PKG_VERSION"), &now_rfc3339())
         }
         Format::Table => table::render(
             &report,

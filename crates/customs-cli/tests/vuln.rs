@@ -611,3 +611,95 @@ fn sarif_output_has_one_result_per_finding_and_one_rule_per_id() {
         .starts_with("crates/customs-misconfig/tests/dockerfiles/bad/"));
     assert!(loc["region"]["startLine"].as_u64().unwrap_or(0) >= 1);
 }
+
+#[test]
+fn cyclonedx_sbom_lists_every_package_and_the_vulnerabilities() {
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sbom = |args: &[&str]| {
+        let out = customs(cache.path())
+            .args(args)
+            .args(["--format", "cyclonedx", "--db", &db_arg()])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        json_of(&out)
+    };
+    // The real alpine 3.10 image: its 14 apk packages (no --list-all-pkgs
+    // needed), each with its PURL and the layer that brought it.
+    let image = shared("images/alpine-3.10.tar.gz");
+    let v = sbom(&["image", "--input", &image, "--scanners", "vuln"]);
+    assert_eq!(v["bomFormat"], "CycloneDX");
+    assert_eq!(v["specVersion"], "1.5");
+    assert_eq!(v["metadata"]["component"]["type"], "container");
+    let comps = v["components"].as_array().cloned().unwrap_or_default();
+    let libs: Vec<&serde_json::Value> = comps.iter().filter(|c| c["type"] == "library").collect();
+    assert_eq!(libs.len(), 14);
+    assert!(libs.iter().all(|c| c["purl"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("pkg:apk/alpine/")));
+    let os: Vec<&serde_json::Value> = comps
+        .iter()
+        .filter(|c| c["type"] == "operating-system")
+        .collect();
+    assert_eq!(os.len(), 1);
+    assert_eq!(os[0]["name"], "alpine");
+    assert_eq!(os[0]["version"], "3.10.4");
+    let musl = libs
+        .iter()
+        .find(|c| c["name"] == "musl")
+        .unwrap_or_else(|| panic!("no musl in {libs:#?}"));
+    let props = musl["properties"].as_array().cloned().unwrap_or_default();
+    assert!(props.iter().any(|p| p["name"] == "customs:LayerDiffID"
+        && p["value"].as_str().unwrap_or("").starts_with("sha256:")));
+    assert!(
+        v.get("vulnerabilities").is_none(),
+        "alpine 3.10.4 has no findings"
+    );
+
+    // The Alpine fixture with older versions: the 12 findings become one
+    // vulnerability entry per ID, each affecting the packages it was found in.
+    let json = scan_json(cache.path(), &["rootfs", ALPINE_OLD, "--scanners", "vuln"]);
+    let found = findings(&json);
+    let v = sbom(&["rootfs", ALPINE_OLD, "--scanners", "vuln"]);
+    let refs: std::collections::BTreeSet<String> = v["components"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c["bom-ref"].as_str().map(String::from))
+        .collect();
+    let vulns = v["vulnerabilities"].as_array().cloned().unwrap_or_default();
+    let affects: usize = vulns
+        .iter()
+        .map(|x| x["affects"].as_array().map(Vec::len).unwrap_or(0))
+        .sum();
+    assert_eq!(affects, found.len());
+    for x in &vulns {
+        for a in x["affects"].as_array().cloned().unwrap_or_default() {
+            assert!(refs.contains(a["ref"].as_str().unwrap_or("")), "{a}");
+        }
+    }
+    let ssl = vulns
+        .iter()
+        .find(|x| x["id"] == "CVE-2019-1547")
+        .unwrap_or_else(|| panic!("no CVE-2019-1547"));
+    let affected: Vec<&str> = ssl["affects"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["ref"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        affected
+            .iter()
+            .any(|r| r.starts_with("pkg:apk/alpine/libssl1.1@1.1.1b-r1")),
+        "{affected:?}"
+    );
+    assert!(
+        affected
+            .iter()
+            .any(|r| r.starts_with("pkg:apk/alpine/libcrypto1.1@1.1.1b-r1")),
+        "{affected:?}"
+    );
+}

@@ -1,10 +1,12 @@
 //! The customs report model and its renderers. Every output format is a pure
 //! function of [`Report`].
 
+pub mod cyclonedx;
 pub mod model;
 pub mod sarif;
 pub mod table;
 
+pub use cyclonedx::to_cyclonedx;
 pub use model::*;
 pub use sarif::to_sarif;
 
