@@ -578,6 +578,16 @@ fn sarif_output_has_one_result_per_finding_and_one_rule_per_id() {
         })
         .cloned()
         .unwrap_or_else(|| panic!("no libssl1.1 CVE-2019-1547 in {results:#?}"));
+    // Located in the fixture's apk database, relative to the scanned root.
+    assert_eq!(
+        ssl["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "lib/apk/db/installed"
+    );
+    let root = std::fs::canonicalize(repo().join(ALPINE_OLD)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        v["runs"][0]["originalUriBaseIds"]["ROOTPATH"]["uri"],
+        format!("file://{}/", root.display())
+    );
     let text = ssl["message"]["text"].as_str().unwrap_or("");
     assert!(text.contains("Installed Version: 1.1.1b-r1"), "{text}");
     assert!(text.contains("Status: fixed"), "{text}");

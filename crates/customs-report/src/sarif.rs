@@ -135,9 +135,15 @@ pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
     };
     let mut results = Vec::new();
     for r in &report.results {
-        // OS packages have no file of their own: point at the artifact.
+        // OS packages: their package database, relative to the root (the
+        // image's or the scanned root filesystem's); the artifact itself
+        // when the database's place is not known.
         let target_uri = if r.class == class::OS_PKGS {
-            uri(&report.artifact_name)
+            match r.kind.as_str() {
+                "alpine" | "wolfi" | "chainguard" => "lib/apk/db/installed".to_string(),
+                "debian" | "ubuntu" => "var/lib/dpkg/status".to_string(),
+                _ => uri(&report.artifact_name),
+            }
         } else {
             uri(&r.target)
         };
@@ -263,6 +269,13 @@ mod tests {
 
     fn report() -> Report {
         let mut os = ScanResult::new("img (alpine 3.10.4)", class::OS_PKGS, "alpine");
+        let mut other = ScanResult::new("img (photon 5.0)", class::OS_PKGS, "photon");
+        other.vulnerabilities.push(DetectedVulnerability {
+            vulnerability_id: "CVE-3".into(),
+            pkg_name: "zlib".into(),
+            severity: Severity::Medium,
+            ..Default::default()
+        });
         for (id, sev) in [
             ("CVE-1", Severity::High),
             ("CVE-2", Severity::Low),
@@ -291,7 +304,7 @@ mod tests {
             schema_version: 2,
             artifact_name: "my image.tar".into(),
             artifact_type: "container_image".into(),
-            results: vec![os, sec],
+            results: vec![os, sec, other],
             ..Default::default()
         }
     }
@@ -307,9 +320,9 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
-        assert_eq!(ids, ["CVE-1", "CVE-2", "aws-access-key-id"]);
+        assert_eq!(ids, ["CVE-1", "CVE-2", "aws-access-key-id", "CVE-3"]);
         let results = run["results"].as_array().cloned().unwrap_or_default();
-        assert_eq!(results.len(), 4);
+        assert_eq!(results.len(), 5);
         for r in &results {
             let i = r["ruleIndex"].as_u64().unwrap_or(99) as usize;
             assert_eq!(rules[i]["id"], r["ruleId"]);
@@ -317,9 +330,12 @@ mod tests {
         assert_eq!(results[0]["level"], "error");
         assert_eq!(results[1]["level"], "note");
         assert_eq!(rules[0]["properties"]["security-severity"], "8.0");
-        // OS findings point at the artifact, URI-encoded; secrets at the file and line.
+        // OS findings point at the package database (or, when its place is
+        // unknown, the artifact, URI-encoded); secrets at the file and line.
         let loc = |k: usize| results[k]["locations"][0]["physicalLocation"].clone();
-        assert_eq!(loc(0)["artifactLocation"]["uri"], "my%20image.tar");
+        assert_eq!(loc(0)["artifactLocation"]["uri"], "lib/apk/db/installed");
+        assert_eq!(loc(4)["artifactLocation"]["uri"], "my%20image.tar");
+        assert_eq!(results[4]["level"], "warning");
         assert_eq!(loc(3)["artifactLocation"]["uri"], "app/.env");
         assert_eq!(loc(3)["region"]["startLine"], 3);
         assert!(results[3]["message"]["text"]
