@@ -630,22 +630,8 @@ fn parse_severities(list: &[String]) -> Result<Vec<Severity>> {
 /// The `file:` URI that SARIF result paths are relative to: the image's
 /// root, or the directory the targets are relative to.
 fn sarif_root(base: Option<&Path>) -> String {
-    let Some(base) = base else {
-        return "file:///".into();
-    };
-    let abs = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
-    let mut uri = String::from("file://");
-    for b in abs.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            uri.push(char::from(b));
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if !uri.ends_with('/') {
-        uri.push('/');
-    }
-    uri
+    let abs = base.map(|b| std::fs::canonicalize(b).unwrap_or_else(|_| b.to_path_buf()));
+    customs_report::sarif::root_uri(abs.as_deref().map(|p| p.to_string_lossy()).as_deref())
 }
 
 fn finish(

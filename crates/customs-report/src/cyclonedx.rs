@@ -112,6 +112,16 @@ impl Refs {
     }
 }
 
+/// How a finding names its package: the package ID, else `name@version`
+/// (the same key on both sides of the `affects` link).
+fn pkg_key(id: &str, name: &str, version: &str) -> String {
+    if id.is_empty() {
+        format!("{name}@{version}")
+    } else {
+        id.to_string()
+    }
+}
+
 /// The report as a CycloneDX 1.5 JSON document. `timestamp` is RFC 3339.
 pub fn to_cyclonedx(report: &Report, tool_version: &str, timestamp: &str) -> String {
     let mut refs = Refs::default();
@@ -208,12 +218,10 @@ pub fn to_cyclonedx(report: &Report, tool_version: &str, timestamp: &str) -> Str
                 c.insert("properties".into(), Value::Array(props));
             }
             components.push(Value::Object(c));
-            let key = if p.id.is_empty() {
-                format!("{}@{}", p.name, p.version)
-            } else {
-                p.id.clone()
-            };
-            by_pkg.insert((r.target.clone(), key), bref.clone());
+            by_pkg.insert(
+                (r.target.clone(), pkg_key(&p.id, &p.name, &p.version)),
+                bref.clone(),
+            );
             ids.insert(p.id.as_str(), bref.clone());
             children.push(bref);
         }
@@ -240,11 +248,7 @@ pub fn to_cyclonedx(report: &Report, tool_version: &str, timestamp: &str) -> Str
     let mut vulns: BTreeMap<&str, (Value, Vec<String>)> = BTreeMap::new();
     for r in &report.results {
         for v in &r.vulnerabilities {
-            let key = if v.pkg_id.is_empty() {
-                format!("{}@{}", v.pkg_name, v.installed_version)
-            } else {
-                v.pkg_id.clone()
-            };
+            let key = pkg_key(&v.pkg_id, &v.pkg_name, &v.installed_version);
             let affected = by_pkg.get(&(r.target.clone(), key)).cloned();
             let entry = vulns.entry(v.vulnerability_id.as_str()).or_insert_with(|| {
                 let mut o = Map::new();

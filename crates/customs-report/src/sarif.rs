@@ -36,19 +36,39 @@ fn security_severity(s: Severity, cvss: Option<f64>) -> String {
     format!("{score:.1}")
 }
 
-/// A relative URI reference for a target path: no leading `/`, and the
-/// characters a URI cannot hold percent-encoded.
-fn uri(path: &str) -> String {
-    let p = path.trim_start_matches('/');
-    let mut out = String::with_capacity(p.len());
-    for b in p.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+/// Percent-encode the bytes of `path` a URI cannot hold (`keep` lists the
+/// punctuation kept as is).
+fn encode(path: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
     }
     out
+}
+
+/// A relative URI reference for a target path: no leading `/`, and the
+/// characters a URI cannot hold percent-encoded.
+fn uri(path: &str) -> String {
+    encode(path.trim_start_matches('/'), b"-._~/!$&'()*+,;=:@")
+}
+
+/// The `ROOTPATH` base for [`to_sarif`]: `file:///` for an image's paths,
+/// else the `file:` URI of the absolute directory the targets are relative to.
+pub fn root_uri(abs_dir: Option<&str>) -> String {
+    match abs_dir {
+        None => "file:///".into(),
+        Some(d) => {
+            let mut u = format!("file://{}", encode(d, b"-._~/"));
+            if !u.ends_with('/') {
+                u.push('/');
+            }
+            u
+        }
+    }
 }
 
 struct Rules {
@@ -69,44 +89,71 @@ impl Rules {
     }
 }
 
-fn rule(
-    id: &str,
-    title: &str,
-    help: &str,
-    url: &str,
-    sev: Severity,
-    score: String,
-    kind: &str,
-) -> Value {
-    let mut r = Map::new();
-    r.insert("id".into(), json!(id));
-    r.insert("name".into(), json!(kind));
-    let short = if title.is_empty() { id } else { title };
-    r.insert("shortDescription".into(), json!({ "text": short }));
-    r.insert(
-        "fullDescription".into(),
-        json!({ "text": if help.is_empty() { short } else { help } }),
-    );
-    r.insert(
-        "defaultConfiguration".into(),
-        json!({ "level": level(sev) }),
-    );
-    if !url.is_empty() {
-        r.insert("helpUri".into(), json!(url));
+/// One finding of any kind, as SARIF needs it: the rule it reports under
+/// and the result's message and lines.
+struct Finding<'a> {
+    id: &'a str,
+    /// `vulnerability`, `misconfiguration` or `secret`.
+    kind: &'static str,
+    title: &'a str,
+    description: &'a str,
+    url: &'a str,
+    severity: Severity,
+    cvss_score: Option<f64>,
+    text: String,
+    start_line: u32,
+    end_line: u32,
+}
+
+impl Finding<'_> {
+    fn rule(&self) -> Value {
+        let short = if self.title.is_empty() {
+            self.id
+        } else {
+            self.title
+        };
+        let full = if self.description.is_empty() {
+            short
+        } else {
+            self.description
+        };
+        let sev = self.severity.as_str();
+        let mut r = Map::new();
+        r.insert("id".into(), json!(self.id));
+        r.insert("name".into(), json!(self.kind));
+        r.insert("shortDescription".into(), json!({ "text": short }));
+        r.insert("fullDescription".into(), json!({ "text": full }));
+        r.insert(
+            "defaultConfiguration".into(),
+            json!({ "level": level(self.severity) }),
+        );
+        if !self.url.is_empty() {
+            r.insert("helpUri".into(), json!(self.url));
+        }
+        r.insert(
+            "help".into(),
+            json!({ "text": format!("{} {}\nSeverity: {sev}\n{full}", self.kind, self.id) }),
+        );
+        r.insert(
+            "properties".into(),
+            json!({
+                "precision": "very-high",
+                "security-severity": security_severity(self.severity, self.cvss_score),
+                "tags": [self.kind, "security", sev],
+            }),
+        );
+        Value::Object(r)
     }
-    r.insert(
-        "help".into(),
-        json!({ "text": format!("{kind} {id}\nSeverity: {}\n{}", sev.as_str(), if help.is_empty() { short } else { help }) }),
-    );
-    r.insert(
-        "properties".into(),
+
+    fn result(&self, rule_index: usize, uri: &str) -> Value {
         json!({
-            "precision": "very-high",
-            "security-severity": score,
-            "tags": [kind, "security", sev.as_str()],
-        }),
-    );
-    Value::Object(r)
+            "ruleId": self.id,
+            "ruleIndex": rule_index,
+            "level": level(self.severity),
+            "message": { "text": self.text },
+            "locations": location(uri, self.start_line, self.end_line),
+        })
+    }
 }
 
 fn location(uri: &str, start: u32, end: u32) -> Value {
@@ -124,10 +171,8 @@ fn location(uri: &str, start: u32, end: u32) -> Value {
     }])
 }
 
-/// The report as a SARIF 2.1.0 log, pretty-printed.
-/// `root_uri` is the `file:` URI the result paths are relative to (the
-/// `ROOTPATH` base: `file:///` for an image, the scanned directory
-/// otherwise).
+/// The report as a SARIF 2.1.0 log, pretty-printed. `root_uri` is the
+/// `file:` URI the result paths are relative to (see [`root_uri`]).
 pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
     let mut rules = Rules {
         index: Default::default(),
@@ -147,86 +192,76 @@ pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
         } else {
             uri(&r.target)
         };
+        let mut found: Vec<Finding> = Vec::new();
         for v in &r.vulnerabilities {
-            let score = v.cvss.values().find_map(|c| c.v3_score);
-            let i = rules.get(&v.vulnerability_id, || {
-                rule(
-                    &v.vulnerability_id,
-                    &v.title,
-                    &v.description,
-                    &v.primary_url,
-                    v.severity,
-                    security_severity(v.severity, score),
-                    "vulnerability",
-                )
-            });
             let fixed = if v.fixed_version.is_empty() {
-                "none".to_string()
+                "none"
             } else {
-                v.fixed_version.clone()
+                &v.fixed_version
             };
-            results.push(json!({
-                "ruleId": v.vulnerability_id,
-                "ruleIndex": i,
-                "level": level(v.severity),
-                "message": { "text": format!(
-                    "Package: {}\nInstalled Version: {}\nVulnerability {}\nSeverity: {}\nStatus: {}\nFixed Version: {}\nLink: {}",
+            found.push(Finding {
+                id: &v.vulnerability_id,
+                kind: "vulnerability",
+                title: &v.title,
+                description: &v.description,
+                url: &v.primary_url,
+                severity: v.severity,
+                cvss_score: v.cvss.values().find_map(|c| c.v3_score),
+                text: format!(
+                    "Package: {}\nInstalled Version: {}\nVulnerability {}\nSeverity: {}\nStatus: {}\nFixed Version: {fixed}\nLink: {}",
                     v.pkg_name, v.installed_version, v.vulnerability_id, v.severity.as_str(),
-                    v.status.as_str(), fixed, v.primary_url
-                )},
-                "locations": location(&target_uri, 1, 1),
-            }));
+                    v.status.as_str(), v.primary_url
+                ),
+                start_line: 1,
+                end_line: 1,
+            });
         }
         for m in r.misconfigurations.iter().filter(|m| m.status == "FAIL") {
-            let i = rules.get(&m.id, || {
-                rule(
-                    &m.id,
-                    &m.title,
-                    &m.description,
-                    &m.primary_url,
-                    m.severity,
-                    security_severity(m.severity, None),
-                    "misconfiguration",
-                )
-            });
             let msg = if m.message.is_empty() {
                 &m.title
             } else {
                 &m.message
             };
-            results.push(json!({
-                "ruleId": m.id,
-                "ruleIndex": i,
-                "level": level(m.severity),
-                "message": { "text": format!(
-                    "Artifact: {}\nType: {}\nVulnerability {}\nSeverity: {}\nMessage: {}\nLink: [{}]({})",
-                    r.target, m.kind, m.id, m.severity.as_str(), msg, m.id, m.primary_url
-                )},
-                "locations": location(&target_uri, m.cause_metadata.start_line, m.cause_metadata.end_line),
-            }));
+            found.push(Finding {
+                id: &m.id,
+                kind: "misconfiguration",
+                title: &m.title,
+                description: &m.description,
+                url: &m.primary_url,
+                severity: m.severity,
+                cvss_score: None,
+                text: format!(
+                    "Artifact: {}\nType: {}\nVulnerability {}\nSeverity: {}\nMessage: {msg}\nLink: [{}]({})",
+                    r.target, m.kind, m.id, m.severity.as_str(), m.id, m.primary_url
+                ),
+                start_line: m.cause_metadata.start_line,
+                end_line: m.cause_metadata.end_line,
+            });
         }
         for s in &r.secrets {
-            let i = rules.get(&s.rule_id, || {
-                rule(
-                    &s.rule_id,
-                    &s.title,
-                    &s.title,
-                    "",
-                    s.severity,
-                    security_severity(s.severity, None),
-                    "secret",
-                )
-            });
-            results.push(json!({
-                "ruleId": s.rule_id,
-                "ruleIndex": i,
-                "level": level(s.severity),
-                "message": { "text": format!(
+            found.push(Finding {
+                id: &s.rule_id,
+                kind: "secret",
+                title: &s.title,
+                description: &s.title,
+                url: "",
+                severity: s.severity,
+                cvss_score: None,
+                text: format!(
                     "Artifact: {}\nType: {}\nSecret {}\nSeverity: {}\nMatch: {}",
-                    r.target, s.category, s.title, s.severity.as_str(), s.matched
-                )},
-                "locations": location(&target_uri, s.start_line, s.end_line),
-            }));
+                    r.target,
+                    s.category,
+                    s.title,
+                    s.severity.as_str(),
+                    s.matched
+                ),
+                start_line: s.start_line,
+                end_line: s.end_line,
+            });
+        }
+        for f in &found {
+            let i = rules.get(f.id, || f.rule());
+            results.push(f.result(i, &target_uri));
         }
     }
     let mut run = json!({
@@ -346,9 +381,12 @@ mod tests {
 
     #[test]
     fn an_empty_report_is_a_valid_log_with_no_results() {
-        let v: Value =
-            serde_json::from_str(&to_sarif(&Report::default(), "0.1.0", "file:///work/"))
-                .unwrap_or_default();
+        let v: Value = serde_json::from_str(&to_sarif(
+            &Report::default(),
+            "0.1.0",
+            &root_uri(Some("/work")),
+        ))
+        .unwrap_or_default();
         assert_eq!(v["runs"][0]["results"], json!([]));
         assert_eq!(v["runs"][0]["tool"]["driver"]["name"], "customs");
         assert_eq!(
