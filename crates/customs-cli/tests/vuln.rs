@@ -48,7 +48,7 @@ fn db_build_reports_every_feed_and_info_describes_it() {
     let text = String::from_utf8_lossy(&o);
     // Per-source record counts of the feed snapshot in ../shared.
     for (source, records) in [
-        ("alpine-secdb", 1392),
+        ("alpine-secdb", 1397),
         ("debian-dsa", 5406),
         ("debian-dla", 3534),
         ("go-vulndb", 4291),

@@ -82,3 +82,87 @@ impl ImageConfig {
             .collect()
     }
 }
+
+/// The raw config as JSON for a report (`Metadata.ImageConfig`), keeping
+/// what can be kept: serde_json refuses documents nested deeper than 128
+/// levels, so a crafted config would otherwise vanish from the report
+/// whole. Objects whose members cannot be read are read member by member;
+/// the members dropped are named in the returned warnings (as JSON paths).
+pub fn config_json(raw: &[u8]) -> (Option<serde_json::Value>, Vec<String>) {
+    if let Ok(v) = serde_json::from_slice(raw) {
+        return (Some(v), Vec::new());
+    }
+    let mut dropped = Vec::new();
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return (None, vec!["the config is not UTF-8 text".into()]);
+    };
+    let v = lenient(text, "$", 0, &mut dropped);
+    (v, dropped)
+}
+
+/// How many object levels are opened member by member before a whole
+/// member is dropped.
+const LENIENT_DEPTH: usize = 8;
+
+fn lenient(
+    text: &str,
+    at: &str,
+    depth: usize,
+    dropped: &mut Vec<String>,
+) -> Option<serde_json::Value> {
+    if let Ok(v) = serde_json::from_str(text) {
+        return Some(v);
+    }
+    let members: BTreeMap<String, Box<serde_json::value::RawValue>> =
+        match serde_json::from_str(text) {
+            Ok(m) if depth < LENIENT_DEPTH => m,
+            Ok(_) | Err(_) => {
+                let why = serde_json::from_str::<serde_json::Value>(text)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                dropped.push(format!("{at}: {why}"));
+                return None;
+            }
+        };
+    let mut out = serde_json::Map::new();
+    for (k, raw) in members {
+        let path = format!("{at}.{k}");
+        if let Some(v) = lenient(raw.get(), &path, depth + 1, dropped) {
+            out.insert(k, v);
+        }
+    }
+    Some(serde_json::Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_nested_too_deep_keeps_every_readable_member() {
+        let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        let raw = format!(
+            r#"{{"os":"linux","config":{{"User":"app","Labels":{{"x":{deep}}}}},"rootfs":{{"diff_ids":[]}}}}"#
+        );
+        let (v, dropped) = config_json(raw.as_bytes());
+        let v = v.unwrap_or_default();
+        assert_eq!(v["os"], "linux");
+        assert_eq!(v["config"]["User"], "app");
+        assert!(v["config"]["Labels"].get("x").is_none());
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(
+            dropped[0].starts_with("$.config.Labels.x: recursion limit"),
+            "{dropped:?}"
+        );
+    }
+
+    #[test]
+    fn a_plain_config_is_kept_whole() {
+        let (v, dropped) = config_json(br#"{"os":"linux"}"#);
+        assert_eq!(v.unwrap_or_default()["os"], "linux");
+        assert!(dropped.is_empty());
+        let (v, dropped) = config_json(b"\xff\xfe");
+        assert!(v.is_none() && dropped.len() == 1);
+    }
+}

@@ -22,6 +22,13 @@ pub enum ImageError {
     },
     #[error("{}: the manifest names {what}, which is missing from the archive", path.display())]
     MissingBlob { path: PathBuf, what: String },
+    #[error("{}: {what}: content does not match its digest (expected {expected}, got {actual}); the image is corrupt or was tampered with", path.display())]
+    DigestMismatch {
+        path: PathBuf,
+        what: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{}: layer {layer}: {reason}", path.display())]
     Layer {
         path: PathBuf,

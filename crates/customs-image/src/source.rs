@@ -3,11 +3,11 @@
 //! optional `:tag` or `@digest` suffix to pick one image out of several.
 
 use crate::config::ImageConfig;
+use crate::digest::{Algorithm, Digest, HashingReader};
 use crate::error::ImageError;
 use crate::walk::decompress;
 use rayon::prelude::*;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -18,6 +18,10 @@ use std::path::{Path, PathBuf};
 const SMALL_ENTRY: u64 = 1 << 20;
 /// JSON documents (manifests, indexes, configs) larger than this are refused.
 const MAX_JSON: u64 = 16 << 20;
+/// A layer tar is followed by at most a few KiB of zero blocks (the tar
+/// record size); more than this after the end-of-archive marker is refused
+/// (a decompression bomb hidden where no entry is read).
+const MAX_TRAILER: u64 = 16 << 20;
 
 /// How the image was stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +41,13 @@ pub struct LayerInfo {
     pub created_by: String,
     /// Name of the blob inside its container (archive entry or file).
     blob: String,
+    /// What the uncompressed stream must hash to (`diff_id`, parsed).
+    diff: Digest,
+    /// What the stored blob must hash to, when its name is a content address
+    /// (an OCI descriptor, or a docker archive's `blobs/sha256/…`).
+    stored: Option<Digest>,
+    /// The stored size an OCI descriptor claims.
+    stored_size: Option<u64>,
 }
 
 impl LayerInfo {
@@ -116,10 +127,19 @@ impl Image {
     /// optionally suffixed with `:tag` or `@digest`.
     pub fn open(input: &str) -> Result<Image, ImageError> {
         let (path, reference) = split_reference(input);
+        // The path the user typed may be a symlink; nothing inside it may.
         let meta = std::fs::metadata(&path).map_err(|e| ImageError::io(&path, e))?;
         let container = if meta.is_dir() {
             Container::Dir(path.clone())
         } else {
+            if !meta.is_file() {
+                return Err(ImageError::NotAnImage {
+                    path,
+                    reason:
+                        "not a regular file or directory (a FIFO, socket or device is never read)"
+                            .into(),
+                });
+            }
             if meta.len() == 0 {
                 return Err(ImageError::NotAnImage {
                     path,
@@ -160,7 +180,8 @@ impl Image {
 
     fn exists(&self, name: &str) -> bool {
         match &self.container {
-            Container::Dir(d) => d.join(name).exists(),
+            // Present at all (a symlink counts, and is refused when read).
+            Container::Dir(d) => d.join(name).symlink_metadata().is_ok(),
             Container::Tar { entries } => entries.contains_key(name),
             Container::Compressed { small, large, .. } => {
                 small.contains_key(name) || large.contains(name)
@@ -177,9 +198,9 @@ impl Image {
         match &self.container {
             Container::Dir(d) => {
                 let p = d.join(name);
-                let f = File::open(&p).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => missing(),
-                    _ => ImageError::io(&p, e),
+                let f = open_inside(d, name).map_err(|e| match e {
+                    ImageError::NotFound(_) => missing(),
+                    e => e,
                 })?;
                 let mut v = Vec::new();
                 f.take(MAX_JSON)
@@ -259,10 +280,18 @@ impl Image {
                         .join(", "),
                 })?,
         };
-        let config_raw = self.read_doc(&chosen.config, "config")?;
-        self.set_config(config_raw, &chosen.config)?;
+        let config_name = self.inside_name(&chosen.config, "config")?;
+        let config_raw = self.read_doc(&config_name, "config")?;
+        // `docker save` names the config by its digest (`HEX.json`, or
+        // `blobs/sha256/HEX` since Docker 25): hold it to that name.
+        let claimed = config_name
+            .strip_suffix(".json")
+            .filter(|h| !h.contains('/'))
+            .and_then(|h| Digest::parse(&format!("sha256:{h}")))
+            .or_else(|| digest_of_blob_path(&config_name));
+        self.set_config(config_raw, &config_name, claimed.as_ref())?;
         self.repo_tags = chosen.repo_tags.clone();
-        let diff_ids = self.config.rootfs.diff_ids.clone();
+        let diff_ids = self.diff_ids()?;
         if diff_ids.len() != chosen.layers.len() {
             return Err(ImageError::malformed(
                 &self.path,
@@ -276,24 +305,30 @@ impl Image {
         }
         let commands = self.config.layer_commands();
         for (i, blob) in chosen.layers.iter().enumerate() {
-            let blob = self.resolve_link(blob);
+            let blob = self.inside_name(blob, "layer")?;
+            let blob = self.resolve_link(&blob);
             if !self.exists(&blob) {
                 return Err(ImageError::MissingBlob {
                     path: self.path.clone(),
                     what: format!("layer '{blob}'"),
                 });
             }
+            let diff = diff_ids[i].clone();
             let digest = chosen
                 .layer_sources
                 .as_ref()
-                .and_then(|s| s.get(&diff_ids[i]))
+                .and_then(|s| s.get(&diff.to_string()))
                 .map(|d| d.digest.clone())
                 .unwrap_or_default();
+            let stored = digest_of_blob_path(&blob);
             self.layers.push(LayerInfo {
                 digest,
-                diff_id: diff_ids[i].clone(),
+                diff_id: diff.to_string(),
                 created_by: commands.get(i).cloned().unwrap_or_default(),
                 blob,
+                diff,
+                stored,
+                stored_size: None,
             });
         }
         Ok(())
@@ -304,16 +339,17 @@ impl Image {
         let desc = self.select_manifest(&index, reference)?;
         let manifest = self.load_manifest(&desc)?;
         let cfg = manifest.config();
-        let cfg_name = blob_path(cfg.digest().as_ref());
+        let cfg_digest = self.descriptor_digest(cfg.digest().as_ref(), "config")?;
+        let cfg_name = cfg_digest.blob_path();
         let config_raw = self.read_doc(&cfg_name, "config")?;
-        self.set_config(config_raw, &cfg_name)?;
+        self.set_config(config_raw, &cfg_name, Some(&cfg_digest))?;
         if let Some(ann) = desc.annotations() {
             if let Some(tag) = ann.get("org.opencontainers.image.ref.name") {
                 self.repo_tags.push(tag.clone());
             }
         }
         self.repo_digests.push(desc.digest().to_string());
-        let diff_ids = self.config.rootfs.diff_ids.clone();
+        let diff_ids = self.diff_ids()?;
         if diff_ids.len() != manifest.layers().len() {
             return Err(ImageError::malformed(
                 &self.path,
@@ -327,19 +363,23 @@ impl Image {
         }
         let commands = self.config.layer_commands();
         for (i, l) in manifest.layers().iter().enumerate() {
-            let digest = l.digest().to_string();
-            let blob = blob_path(&digest);
+            let stored = self.descriptor_digest(l.digest().as_ref(), "layer")?;
+            let blob = stored.blob_path();
             if !self.exists(&blob) {
                 return Err(ImageError::MissingBlob {
                     path: self.path.clone(),
                     what: format!("layer '{blob}'"),
                 });
             }
+            let diff = diff_ids[i].clone();
             self.layers.push(LayerInfo {
-                digest,
-                diff_id: diff_ids[i].clone(),
+                digest: stored.to_string(),
+                diff_id: diff.to_string(),
                 created_by: commands.get(i).cloned().unwrap_or_default(),
                 blob,
+                diff,
+                stored: Some(stored),
+                stored_size: u64::try_from(l.size()).ok(),
             });
         }
         Ok(())
@@ -390,8 +430,10 @@ impl Image {
     ) -> Result<oci_spec::image::ImageManifest, ImageError> {
         let mut desc = desc.clone();
         for _ in 0..4 {
-            let name = blob_path(desc.digest().as_ref());
+            let digest = self.descriptor_digest(desc.digest().as_ref(), "manifest")?;
+            let name = digest.blob_path();
             let raw = self.read_doc(&name, "manifest")?;
+            self.check_digest(&format!("manifest '{name}'"), &digest, &raw)?;
             let probe: serde_json::Value = serde_json::from_slice(&raw)
                 .map_err(|e| ImageError::malformed(&self.path, &name, e))?;
             if probe.get("manifests").is_some() {
@@ -422,12 +464,76 @@ impl Image {
         ))
     }
 
-    fn set_config(&mut self, raw: Vec<u8>, name: &str) -> Result<(), ImageError> {
+    fn set_config(
+        &mut self,
+        raw: Vec<u8>,
+        name: &str,
+        claimed: Option<&Digest>,
+    ) -> Result<(), ImageError> {
+        if let Some(d) = claimed {
+            self.check_digest(&format!("config '{name}'"), d, &raw)?;
+        }
         self.config = serde_json::from_slice(&raw)
             .map_err(|e| ImageError::malformed(&self.path, &format!("config '{name}'"), e))?;
-        self.id = format!("sha256:{}", hex::encode(Sha256::digest(&raw)));
+        self.id = Digest::of(Algorithm::Sha256, &raw).to_string();
         self.config_raw = raw;
         Ok(())
+    }
+
+    /// The config's `rootfs.diff_ids`, each a well-formed digest.
+    fn diff_ids(&self) -> Result<Vec<Digest>, ImageError> {
+        self.config
+            .rootfs
+            .diff_ids
+            .iter()
+            .map(|d| {
+                Digest::parse(d).ok_or_else(|| {
+                    ImageError::malformed(
+                        &self.path,
+                        "config",
+                        format!("rootfs.diff_ids: '{d}' is not a sha256 or sha512 digest"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// A descriptor's digest, which must be well formed (it becomes a path).
+    fn descriptor_digest(&self, d: &str, what: &str) -> Result<Digest, ImageError> {
+        Digest::parse(d).ok_or_else(|| {
+            ImageError::malformed(
+                &self.path,
+                what,
+                format!("descriptor digest '{d}' is not a sha256 or sha512 digest"),
+            )
+        })
+    }
+
+    fn check_digest(&self, what: &str, want: &Digest, data: &[u8]) -> Result<(), ImageError> {
+        let got = Digest::of(want.algorithm, data);
+        if &got != want {
+            return Err(ImageError::DigestMismatch {
+                path: self.path.clone(),
+                what: what.to_string(),
+                expected: want.to_string(),
+                actual: got.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A name the manifest gives must stay inside the image: no absolute
+    /// path, no `..`. Returned normalized.
+    fn inside_name(&self, name: &str, what: &str) -> Result<String, ImageError> {
+        let escapes = name.starts_with('/') || name.split('/').any(|c| c == "..");
+        match crate::walk::normalize_path(name) {
+            Some(n) if !escapes => Ok(n),
+            _ => Err(ImageError::malformed(
+                &self.path,
+                "manifest.json",
+                format!("{what} path '{name}' points outside the image; refused"),
+            )),
+        }
     }
 
     /// `docker save` writes `ID/layer.tar -> ../X.tar` links: read the target.
@@ -444,21 +550,35 @@ impl Image {
         input.to_string()
     }
 
-    /// Run `f` on the decompressed stream of each layer in `which` (indexes
-    /// into `layers`). Layers of directories and uncompressed archives are read
-    /// in parallel; a compressed archive is streamed once, in order.
-    pub fn for_each_layer(
+    /// Run `analyze` on the decompressed stream of each layer in `which`
+    /// (indexes into `layers`), then `verified` with its result once the
+    /// layer's bytes are known to be what the image claims: the stored blob
+    /// hashes to its content address (OCI) and the uncompressed stream to its
+    /// diff ID. A mismatch is an error naming the layer, and `verified` is
+    /// not called for it: nothing learned from unverified bytes is kept.
+    ///
+    /// Layers of directories and uncompressed archives are read in parallel;
+    /// a compressed archive is streamed once, in order. The hashes are taken
+    /// while the layer streams, so each blob is read once.
+    pub fn for_each_layer<T, A, V>(
         &self,
         which: &[usize],
-        f: &(dyn Fn(usize, &mut dyn Read) -> Result<(), ImageError> + Sync),
-    ) -> Result<(), ImageError> {
+        analyze: &A,
+        verified: &V,
+    ) -> Result<(), ImageError>
+    where
+        A: Fn(usize, &mut dyn Read) -> Result<T, ImageError> + Sync,
+        V: Fn(usize, T) -> Result<(), ImageError> + Sync,
+    {
+        let run = |i: usize, raw: &mut dyn Read| -> Result<(), ImageError> {
+            let t = self.read_verified(i, raw, analyze)?;
+            verified(i, t)
+        };
         match &self.container {
             Container::Dir(dir) => which.par_iter().try_for_each(|&i| {
                 let layer = self.layer(i)?;
-                let p = dir.join(&layer.blob);
-                let file = File::open(&p).map_err(|e| ImageError::io(&p, e))?;
-                let mut r = decompress(file).map_err(|e| self.layer_err(i, e))?;
-                f(i, &mut r)
+                let mut file = open_inside(dir, &layer.blob)?;
+                run(i, &mut file)
             }),
             Container::Tar { entries } => which.par_iter().try_for_each(|&i| {
                 let layer = self.layer(i)?;
@@ -472,8 +592,7 @@ impl Image {
                 let mut file = File::open(&self.path).map_err(|e| ImageError::io(&self.path, e))?;
                 file.seek(SeekFrom::Start(off))
                     .map_err(|e| ImageError::io(&self.path, e))?;
-                let mut r = decompress(file.take(len)).map_err(|e| self.layer_err(i, e))?;
-                f(i, &mut r)
+                run(i, &mut file.take(len))
             }),
             Container::Compressed { small, .. } => {
                 // Tiny layers were kept by the first pass; stream for the rest.
@@ -481,8 +600,7 @@ impl Image {
                 for &i in which {
                     let layer = self.layer(i)?;
                     if let Some(bytes) = small.get(&layer.blob) {
-                        let mut r = decompress(&bytes[..]).map_err(|e| self.layer_err(i, e))?;
-                        f(i, &mut r)?;
+                        run(i, &mut &bytes[..])?;
                     } else {
                         rest.entry(layer.blob.clone()).or_default().push(i);
                     }
@@ -498,14 +616,20 @@ impl Image {
                     let mut entry = entry.map_err(|e| self.archive_err(e))?;
                     let name = entry_name(&entry);
                     if let Some(idxs) = rest.remove(&name) {
-                        for (n, &i) in idxs.iter().enumerate() {
-                            if n > 0 {
-                                // The same blob listed twice: identical content,
-                                // the caller keys results by diff ID.
-                                continue;
-                            }
-                            let mut r = decompress(&mut entry).map_err(|e| self.layer_err(i, e))?;
-                            f(i, &mut r)?;
+                        // One pass reads a blob once; two layers (with two
+                        // diff IDs, the caller merged equal ones) cannot both
+                        // be that blob.
+                        if let [first, second, ..] = idxs[..] {
+                            return Err(self.layer_err_msg(
+                                second,
+                                format!(
+                                    "names the same blob '{name}' as layer {} with another diff ID",
+                                    self.layer(first)?.diff_id
+                                ),
+                            ));
+                        }
+                        if let Some(&i) = idxs.first() {
+                            run(i, &mut entry)?;
                         }
                         if rest.is_empty() {
                             break;
@@ -521,6 +645,114 @@ impl Image {
                 Ok(())
             }
         }
+    }
+
+    /// Decompress and analyze one layer, hashing the stored and the
+    /// uncompressed bytes as they stream, and hold both to their digests.
+    fn read_verified<T, A>(
+        &self,
+        i: usize,
+        raw: &mut dyn Read,
+        analyze: &A,
+    ) -> Result<T, ImageError>
+    where
+        A: Fn(usize, &mut dyn Read) -> Result<T, ImageError>,
+    {
+        let layer = self.layer(i)?;
+        let alg = layer
+            .stored
+            .as_ref()
+            .map_or(Algorithm::Sha256, |d| d.algorithm);
+        let mut stored = HashingReader::new(raw, alg);
+        let (t, diff) = {
+            let dec = decompress(&mut stored).map_err(|e| self.layer_err(i, e))?;
+            let mut plain = HashingReader::new(dec, layer.diff.algorithm);
+            let t = analyze(i, &mut plain)?;
+            // The walker stops at the end-of-archive blocks: the diff ID
+            // covers what follows them too.
+            plain.drain(MAX_TRAILER).map_err(|e| self.layer_err(i, e))?;
+            (t, plain.finish())
+        };
+        if diff != layer.diff {
+            return Err(ImageError::DigestMismatch {
+                path: self.path.clone(),
+                what: format!("layer {} (uncompressed content vs its diff ID)", layer.blob),
+                expected: layer.diff.to_string(),
+                actual: diff.to_string(),
+            });
+        }
+        // Bytes after the compressed stream's end still belong to the blob.
+        stored
+            .drain(MAX_TRAILER)
+            .map_err(|e| self.layer_err(i, e))?;
+        if let Some(size) = layer.stored_size {
+            if stored.len() != size {
+                return Err(self.layer_err_msg(
+                    i,
+                    format!(
+                        "blob '{}' holds {} bytes but its descriptor says {size}",
+                        layer.blob,
+                        stored.len()
+                    ),
+                ));
+            }
+        }
+        let got = stored.finish();
+        if let Some(want) = &layer.stored {
+            if &got != want {
+                return Err(ImageError::DigestMismatch {
+                    path: self.path.clone(),
+                    what: format!("layer blob '{}'", layer.blob),
+                    expected: want.to_string(),
+                    actual: got.to_string(),
+                });
+            }
+        }
+        Ok(t)
+    }
+
+    /// Where layer `i`'s bytes are stored, as a key: two layers with the same
+    /// key are the same bytes (so one read serves both).
+    pub fn blob_key(&self, i: usize) -> Option<String> {
+        let layer = self.layers.get(i)?;
+        Some(match &self.container {
+            Container::Tar { entries } => match entries.get(&layer.blob) {
+                Some((off, len)) => format!("{off}+{len}"),
+                None => layer.blob.clone(),
+            },
+            _ => layer.blob.clone(),
+        })
+    }
+
+    /// The identity of the stored bytes of layer `i` on this machine: the
+    /// file's device, inode, size, modification and change times, and where
+    /// in the file the layer lies. When a layer's content was verified
+    /// against its diff ID, the caller may keep a record of this identity;
+    /// while the identity is unchanged, so are the bytes (a write to the file
+    /// changes its ctime, which no user can set back).
+    pub fn layer_identity(&self, i: usize) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let layer = self.layers.get(i)?;
+        let (meta, place) = match &self.container {
+            Container::Dir(dir) => {
+                let f = open_inside(dir, &layer.blob).ok()?;
+                (f.metadata().ok()?, String::new())
+            }
+            Container::Tar { .. } | Container::Compressed { .. } => (
+                std::fs::metadata(&self.path).ok()?,
+                self.blob_key(i).unwrap_or_default(),
+            ),
+        };
+        Some(format!(
+            "file dev={} ino={} size={} mtime={}.{} ctime={}.{} at={place}",
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec()
+        ))
     }
 
     fn layer(&self, i: usize) -> Result<&LayerInfo, ImageError> {
@@ -541,16 +773,76 @@ impl Image {
         }
     }
 
+    fn layer_err_msg(&self, i: usize, reason: String) -> ImageError {
+        ImageError::Layer {
+            path: self.path.clone(),
+            layer: self
+                .layers
+                .get(i)
+                .map(|l| l.diff_id.clone())
+                .unwrap_or_default(),
+            reason,
+        }
+    }
+
     fn archive_err(&self, e: std::io::Error) -> ImageError {
         ImageError::malformed(&self.path, "archive", crate::walk::read_error("tar", &e))
     }
 }
 
-fn blob_path(digest: &str) -> String {
-    match digest.split_once(':') {
-        Some((alg, hex)) => format!("blobs/{alg}/{hex}"),
-        None => format!("blobs/sha256/{digest}"),
+/// `blobs/<alg>/<hex>` names its content: the digest it must hash to.
+fn digest_of_blob_path(name: &str) -> Option<Digest> {
+    let rest = name.strip_prefix("blobs/")?;
+    let (alg, hex) = rest.split_once('/')?;
+    Digest::parse(&format!("{alg}:{hex}"))
+}
+
+/// Open `name` (a normalized relative path) below `root` as a regular file,
+/// following no symbolic link on the way, and never blocking on a FIFO.
+/// Whatever an image directory holds, customs reads nothing outside it and
+/// nothing but plain files.
+fn open_inside(root: &Path, name: &str) -> Result<File, ImageError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |p: &Path, why: &str| ImageError::NotAnImage {
+        path: p.to_path_buf(),
+        reason: format!("{why}; customs reads only regular files inside the image"),
+    };
+    if name.starts_with('/') || name.split('/').any(|c| c == ".." || c.is_empty()) {
+        return Err(refuse(&root.join(name), "a path outside the image"));
     }
+    // Every directory on the way must be a real directory, not a link.
+    let mut at = root.to_path_buf();
+    let comps: Vec<&str> = name.split('/').collect();
+    for c in comps.iter().take(comps.len().saturating_sub(1)) {
+        at.push(c);
+        let m = at.symlink_metadata().map_err(|e| ImageError::io(&at, e))?;
+        if m.file_type().is_symlink() {
+            return Err(refuse(&at, "a symbolic link"));
+        }
+        if !m.is_dir() {
+            return Err(refuse(&at, "not a directory"));
+        }
+    }
+    let p = root.join(name);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&p)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                refuse(&p, "a symbolic link")
+            } else {
+                ImageError::io(&p, e)
+            }
+        })?;
+    let m = f.metadata().map_err(|e| ImageError::io(&p, e))?;
+    if !m.is_file() {
+        return Err(refuse(
+            &p,
+            "not a regular file (a FIFO, socket, device or directory)",
+        ));
+    }
+    Ok(f)
 }
 
 fn entry_name<R: Read>(entry: &tar::Entry<'_, R>) -> String {
@@ -601,7 +893,7 @@ fn index_archive(path: &Path) -> Result<Container, ImageError> {
                         links.push((name, t.to_string_lossy().into_owned()));
                     }
                 }
-                _ => {
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let off = entry.raw_file_position();
                     let len = entry.size();
                     if off.saturating_add(len) > file_len {
@@ -612,6 +904,8 @@ fn index_archive(path: &Path) -> Result<Container, ImageError> {
                     }
                     entries.insert(name, (off, len));
                 }
+                // Directories, FIFOs, devices: never a blob.
+                _ => {}
             }
         }
         if entries.is_empty() {

@@ -97,6 +97,12 @@ impl Options {
 
 /// Analyze every layer of an image (reading from the cache what it holds) and
 /// merge the results.
+///
+/// A layer's cached result is used only when the layer's stored bytes are
+/// known to hash to its diff ID (a verification record for the same file
+/// identity); every other layer is read, verified while it streams, and its
+/// result cached only after the verification passed. A layer whose bytes do
+/// not match what the image claims fails the scan.
 pub fn analyze_image(img: &Image, opts: &Options) -> Result<Inventory, InventoryError> {
     let an = opts.analyzers(true);
     let fp = an.fingerprint(&opts.secret_fingerprint);
@@ -104,49 +110,83 @@ pub fn analyze_image(img: &Image, opts: &Options) -> Result<Inventory, Inventory
     let n = img.layers.len();
     let slots: Mutex<Vec<Option<LayerResult>>> = Mutex::new(vec![None; n]);
     let mut todo = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    // Layers stored as the same bytes are read once; layers that only claim
+    // the same diff ID are each read (and each verified).
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut copy_of: Vec<Option<usize>> = vec![None; n];
+    let mut identities: Vec<Option<String>> = vec![None; n];
     let mut stats = Stats {
         layers: n,
         ..Default::default()
     };
     for (i, l) in img.layers.iter().enumerate() {
-        if seen.contains_key(l.diff_id.as_str()) {
-            continue; // the same layer twice: analyzed once, copied below
-        }
-        seen.insert(&l.diff_id, i);
-        if let Some(hit) = cache.as_ref().and_then(|c| c.get(&l.diff_id, &fp)) {
-            tracing::debug!("layer {} read from the cache", l.diff_id);
-            stats.from_cache += 1;
-            if let Ok(mut s) = slots.lock() {
-                s[i] = Some(hit);
+        let key = img.blob_key(i).unwrap_or_else(|| i.to_string());
+        if let Some(&first) = seen.get(&key) {
+            // The same bytes cannot hash to two diff IDs.
+            if img.layers[first].diff_id != l.diff_id {
+                return Err(InventoryError::Image(ImageError::Layer {
+                    path: img.path.clone(),
+                    layer: l.diff_id.clone(),
+                    reason: format!(
+                        "stored as the same blob as layer {}, which claims another diff ID",
+                        img.layers[first].diff_id
+                    ),
+                }));
             }
-        } else {
-            todo.push(i);
+            copy_of[i] = Some(first);
+            continue;
         }
+        seen.insert(key, i);
+        if let Some(c) = &cache {
+            identities[i] = img.layer_identity(i);
+            let known = identities[i]
+                .as_deref()
+                .and_then(|id| c.verified(id))
+                .is_some_and(|d| d == l.diff_id);
+            if known {
+                if let Some(hit) = c.get(&l.diff_id, &fp) {
+                    tracing::debug!("layer {} read from the cache", l.diff_id);
+                    stats.from_cache += 1;
+                    if let Ok(mut s) = slots.lock() {
+                        s[i] = Some(hit);
+                    }
+                    continue;
+                }
+            }
+        }
+        todo.push(i);
     }
     stats.analyzed = todo.len();
-    img.for_each_layer(&todo, &|i, stream| {
-        let label = img.layers.get(i).map(|l| l.diff_id.as_str()).unwrap_or("");
-        let mut result = LayerResult::default();
-        let t = std::time::Instant::now();
-        walk_tar(stream, &img.path, label, &mut |ev| result.visit(&an, ev))?;
-        tracing::debug!("layer {label} analyzed in {:?}", t.elapsed());
-        if let Some(c) = &cache {
-            c.put(label, &fp, &result);
-        }
-        if let Ok(mut s) = slots.lock() {
-            if let Some(slot) = s.get_mut(i) {
-                *slot = Some(result);
+    img.for_each_layer(
+        &todo,
+        &|i, stream| {
+            let label = img.layers.get(i).map(|l| l.diff_id.as_str()).unwrap_or("");
+            let mut result = LayerResult::default();
+            let t = std::time::Instant::now();
+            walk_tar(stream, &img.path, label, &mut |ev| result.visit(&an, ev))?;
+            tracing::debug!("layer {label} analyzed in {:?}", t.elapsed());
+            Ok(result)
+        },
+        &|i, result| {
+            let label = img.layers.get(i).map(|l| l.diff_id.as_str()).unwrap_or("");
+            if let Some(c) = &cache {
+                if let Some(id) = identities.get(i).and_then(|x| x.as_deref()) {
+                    c.record_verified(id, label);
+                }
+                c.put(label, &fp, &result);
             }
-        }
-        Ok(())
-    })?;
+            if let Ok(mut s) = slots.lock() {
+                if let Some(slot) = s.get_mut(i) {
+                    *slot = Some(result);
+                }
+            }
+            Ok(())
+        },
+    )?;
     let mut slots = slots.into_inner().unwrap_or_default();
-    for (i, l) in img.layers.iter().enumerate() {
-        if slots[i].is_none() {
-            if let Some(&first) = seen.get(l.diff_id.as_str()) {
-                slots[i] = slots[first].clone();
-            }
+    for (i, first) in copy_of.iter().enumerate() {
+        if let Some(&f) = first.as_ref() {
+            slots[i] = slots[f].clone();
         }
     }
     let layers: Vec<(LayerRef, LayerResult)> = img

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod tmpfile;
+
 /// The layer a package or file came from. Serialized as Trivy's `Layer`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

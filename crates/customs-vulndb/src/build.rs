@@ -475,12 +475,17 @@ fn merge_vulns(
 }
 
 /// A path beside `target` for the file being written.
+/// A temporary path beside `target` (the one definition is in customs-model),
+/// after sweeping the ones killed builds left there.
 pub(crate) fn temp_beside(target: &Path, what: &str) -> PathBuf {
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("customs.db");
-    target.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+    let swept = customs_model::tmpfile::sweep_beside(target, what);
+    if swept > 0 {
+        tracing::debug!(
+            "removed {swept} stale temporary files beside {}",
+            target.display()
+        );
+    }
+    customs_model::tmpfile::temp_beside(target, what)
 }
 
 fn write_db(

@@ -170,6 +170,11 @@ fn upstream_files() -> (Files, Vec<String>) {
         .flatten()
     {
         let name = rel.file_name().to_string_lossy().to_string();
+        // This server speaks the YAML layout; v3.20 is in ../shared as the
+        // JSON secdb serves (main.json only), read by the real-data test.
+        if !rel.path().join("community.yaml").exists() {
+            continue;
+        }
         for repo in ["main", "community"] {
             let body = std::fs::read(rel.path().join(format!("{repo}.yaml"))).unwrap();
             f.by_path.insert(format!("/{name}/{repo}.yaml"), body);
