@@ -368,7 +368,15 @@ fn layer_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 fn docker_archive(dir: &std::path::Path, name: &str, layer: Vec<u8>, list_layer: bool) -> String {
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:1111111111111111111111111111111111111111111111111111111111111111"]}}"#;
+    // The layer's true diff ID: customs verifies it.
+    let diff_id = {
+        use sha2::Digest;
+        format!("sha256:{:x}", sha2::Sha256::digest(&layer))
+    };
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+    )
+    .into_bytes();
     let manifest = if list_layer {
         r#"[{"Config":"config.json","RepoTags":["t:1"],"Layers":["l1/layer.tar"]}]"#
     } else {
@@ -378,7 +386,7 @@ fn docker_archive(dir: &std::path::Path, name: &str, layer: Vec<u8>, list_layer:
         dir,
         name,
         &[
-            ("config.json", config.to_vec()),
+            ("config.json", config),
             ("manifest.json", manifest.as_bytes().to_vec()),
             ("l1/layer.tar", layer),
         ],
