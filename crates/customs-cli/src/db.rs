@@ -144,7 +144,7 @@ fn print_build(out: &mut dyn Write, r: &customs_vulndb::BuildReport) -> std::io:
         )?;
     }
     for s in r.skipped.iter().take(20) {
-        eprintln!("skipped: {s}");
+        eprintln!("skipped: {}", customs_report::escape_control(&s.to_string()));
     }
     Ok(())
 }

@@ -6,10 +6,46 @@ mod scan;
 
 use args::{Cli, Command};
 use clap::Parser;
+use customs_report::escape_control;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Exit code of an input or scan error (a usage error is clap's 2).
 pub const EXIT_ERROR: u8 = 3;
+
+/// A writer that escapes terminal control characters (and bidi overrides)
+/// in what it is given, keeping only the newline that ends a record: log
+/// records carry image-derived text (file paths, package names, layer
+/// commands), which must not reach the terminal as control sequences or
+/// forge extra lines.
+struct Escaping<W>(W);
+
+impl<W: Write> Write for Escaping<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The fmt layer hands over one whole record per call; a partial
+        // write would split an escape, so take the record whole.
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let text = String::from_utf8_lossy(buf);
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (&*text, ""),
+        };
+        let line = format!("{}{end}", escape_control(body));
+        self.0.write_all(line.as_bytes())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+fn escaping_stderr() -> Escaping<std::io::Stderr> {
+    Escaping(std::io::stderr())
+}
 
 fn init_logging(quiet: bool, debug: bool) {
     let level = if debug {
@@ -23,7 +59,9 @@ fn init_logging(quiet: bool, debug: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(escaping_stderr)
+        // Plain records: the escaping sink would show colour codes as text.
+        .with_ansi(false)
         .with_target(debug)
         .without_time()
         .try_init();
@@ -61,8 +99,29 @@ fn main() -> ExitCode {
                     msg.push_str(&c);
                 }
             }
-            eprintln!("customs: error: {msg}");
+            eprintln!("customs: error: {}", escape_control(&msg));
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn through(record: &str) -> String {
+        let mut w = Escaping(Vec::new());
+        let _ = w.write_all(record.as_bytes());
+        String::from_utf8_lossy(&w.0).into_owned()
+    }
+
+    #[test]
+    fn log_records_keep_only_their_final_newline() {
+        assert_eq!(
+            through(" WARN img.tar: layer L: entry '\u{1b}]0;x\u{7}\nforged' ...\n"),
+            " WARN img.tar: layer L: entry '\\x1b]0;x\\x07\\x0aforged' ...\n"
+        );
+        assert_eq!(through("plain\n"), "plain\n");
+        assert_eq!(through("no newline"), "no newline");
     }
 }

@@ -379,7 +379,7 @@ impl Image {
                 blob,
                 diff,
                 stored: Some(stored),
-                stored_size: u64::try_from(l.size()).ok(),
+                stored_size: Some(l.size()),
             });
         }
         Ok(())

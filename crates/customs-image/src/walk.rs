@@ -4,8 +4,10 @@
 //! are skipped by the tar reader.
 
 use crate::error::ImageError;
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// What kind of filesystem object an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -119,6 +121,14 @@ pub fn decompress<'a, R: Read + 'a>(r: R) -> std::io::Result<Box<dyn Read + 'a>>
 
 /// Walk one (already decompressed) layer tar stream. `source` and `layer` name
 /// the file and layer in error messages.
+///
+/// The tar crate reads the stream. One thing it refuses is read here by hand:
+/// an old-GNU sparse entry (type `S`) whose map does not reach the file's real
+/// size (no closing chunk). GNU tar lists such an entry, and Go's
+/// archive/tar (Docker, containerd, Trivy) reads it with the rest as a hole,
+/// so it is offered to the visitor the same way; a sparse entry whose map
+/// cannot be read at all (chunks out of order, more data than stored) is
+/// skipped with a warning, and the walk goes on after it.
 pub fn walk_tar<R: Read>(
     reader: R,
     source: &Path,
@@ -130,90 +140,534 @@ pub fn walk_tar<R: Read>(
         layer: layer.to_string(),
         reason,
     };
-    let mut archive = tar::Archive::new(reader);
+    let rec = Rc::new(RefCell::new(Recording::default()));
+    let mut tap = Tap {
+        inner: reader,
+        rec: Rc::clone(&rec),
+    };
     let mut stats = WalkStats::default();
-    let entries = archive
+    let ctx = Ctx {
+        source,
+        layer,
+        layer_err: &layer_err,
+    };
+    loop {
+        // Each pass is one tar::Archive over the rest of the stream; a pass
+        // ends at the end of the archive, or at an entry the tar crate
+        // rejected (it cannot go on after an error).
+        let err = match walk_entries(&mut tap, &rec, &ctx, visit, &mut stats)? {
+            None => return Ok(stats),
+            Some(e) => e,
+        };
+        let recorded = rec.borrow_mut().stop();
+        match sparse::recover(recorded, &mut tap, &ctx, visit, &mut stats)? {
+            true => {}
+            false => return Err(layer_err(tar_reason(&err))),
+        }
+    }
+}
+
+/// What the walk needs to name the layer in messages and errors.
+struct Ctx<'a> {
+    source: &'a Path,
+    layer: &'a str,
+    layer_err: &'a dyn Fn(String) -> ImageError,
+}
+
+/// One `tar::Archive` pass: `Ok(None)` at the end of the archive,
+/// `Ok(Some(e))` when the tar crate failed on an entry header (the bytes it
+/// read for that entry are in `rec`), `Err` for a visitor's or a read error.
+fn walk_entries<R: Read>(
+    tap: &mut Tap<R>,
+    rec: &Rc<RefCell<Recording>>,
+    ctx: &Ctx<'_>,
+    visit: &mut dyn FnMut(Event<'_, '_>) -> VisitResult,
+    stats: &mut WalkStats,
+) -> Result<Option<std::io::Error>, ImageError> {
+    let layer_err = ctx.layer_err;
+    let mut archive = tar::Archive::new(&mut *tap);
+    let mut entries = archive
         .entries()
         .map_err(|e| layer_err(format!("not a tar stream: {e}")))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| layer_err(tar_reason(&e)))?;
-        stats.entries += 1;
+    loop {
+        // Keep what the tar crate reads for the next entry's headers (never
+        // file contents: the previous entry was read to its end below).
+        rec.borrow_mut().start();
+        let mut entry = match entries.next() {
+            None => return Ok(None),
+            Some(Ok(e)) => e,
+            Some(Err(e)) => return Ok(Some(e)),
+        };
+        rec.borrow_mut().stop();
         let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(path) = normalize_path(&raw_path) else {
-            continue; // the root directory itself
-        };
-        if raw_path.split('/').any(|c| c == "..") {
-            tracing::warn!(
-                "{}: layer {layer}: entry '{raw_path}' climbs out of its directory; read as '{path}'",
-                source.display()
-            );
-        }
-        let (dir, base) = match path.rsplit_once('/') {
-            Some((d, b)) => (d, b),
-            None => ("", path.as_str()),
-        };
-        if let Some(hidden) = base.strip_prefix(".wh.") {
-            stats.whiteouts += 1;
-            if hidden == ".wh..opq" {
-                visit(Event::Opaque(dir)).map_err(layer_err)?;
-            } else if hidden.starts_with(".wh.") {
-                // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not content.
-                stats.skipped += 1;
-            } else if matches!(hidden, "" | "." | "..") {
-                // `.wh.`, `.wh..`, `.wh...` name no entry (a whiteout of the
-                // directory itself or its parent is not in the OCI spec).
-                tracing::warn!(
-                    "{}: layer {layer}: whiteout '{raw_path}' names no file; ignored",
-                    source.display()
-                );
-                stats.skipped += 1;
-            } else {
-                let target = if dir.is_empty() {
-                    hidden.to_string()
-                } else {
-                    format!("{dir}/{hidden}")
-                };
-                visit(Event::Whiteout(&target)).map_err(layer_err)?;
-            }
-            continue;
-        }
         let header = entry.header();
         let kind = match header.entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                EntryKind::File
+            }
             tar::EntryType::Directory => EntryKind::Dir,
             tar::EntryType::Symlink => EntryKind::Symlink,
             tar::EntryType::Link => EntryKind::Hardlink,
             _ => EntryKind::Other,
         };
-        let mode = header.mode().unwrap_or(0o644);
-        let uid = header.uid().unwrap_or(0);
-        let gid = header.gid().unwrap_or(0);
-        let size = entry.size();
-        let link = match kind {
-            EntryKind::Symlink | EntryKind::Hardlink => entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned()),
-            _ => None,
-        };
-        // Hard links name their target the way paths are named: normalize it.
-        let link = match (kind, link) {
-            (EntryKind::Hardlink, Some(l)) => normalize_path(&l),
-            (_, l) => l,
-        };
-        let e = Entry {
-            path: &path,
+        let meta = Meta {
             kind,
-            mode,
-            uid,
-            gid,
-            size,
-            link_target: link.as_deref(),
+            mode: header.mode().unwrap_or(0o644),
+            uid: header.uid().unwrap_or(0),
+            gid: header.gid().unwrap_or(0),
+            size: entry.size(),
+            link: match kind {
+                EntryKind::Symlink | EntryKind::Hardlink => entry
+                    .link_name_bytes()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned()),
+                _ => None,
+            },
         };
-        visit(Event::Entry(e, &mut entry)).map_err(layer_err)?;
+        offer(&raw_path, meta, &mut entry, ctx, visit, stats)?;
+        // Read what the visitor left, so that the next header is read by
+        // itself (and can be recorded); the tar crate would skip it anyway.
+        drain(&mut entry).map_err(|e| layer_err(read_error(&raw_path, &e)))?;
     }
-    Ok(stats)
 }
 
+/// An entry's header fields, as the walker reports them.
+struct Meta {
+    kind: EntryKind,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    link: Option<String>,
+}
+
+/// Offer one entry (path from its header, not yet normalized) to the visitor:
+/// whiteouts and opaque markers as such, anything else as an `Entry`.
+fn offer(
+    raw_path: &str,
+    meta: Meta,
+    contents: &mut dyn Read,
+    ctx: &Ctx<'_>,
+    visit: &mut dyn FnMut(Event<'_, '_>) -> VisitResult,
+    stats: &mut WalkStats,
+) -> Result<(), ImageError> {
+    let (layer, layer_err) = (ctx.layer, ctx.layer_err);
+    stats.entries += 1;
+    let Some(path) = normalize_path(raw_path) else {
+        return Ok(()); // the root directory itself
+    };
+    if raw_path.split('/').any(|c| c == "..") {
+        tracing::warn!(
+            "{}: layer {layer}: entry '{raw_path}' climbs out of its directory; read as '{path}'",
+            ctx.source.display()
+        );
+    }
+    let (dir, base) = match path.rsplit_once('/') {
+        Some((d, b)) => (d, b),
+        None => ("", path.as_str()),
+    };
+    if let Some(hidden) = base.strip_prefix(".wh.") {
+        stats.whiteouts += 1;
+        if hidden == ".wh..opq" {
+            visit(Event::Opaque(dir)).map_err(layer_err)?;
+        } else if hidden.starts_with(".wh.") {
+            // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not content.
+            stats.skipped += 1;
+        } else if matches!(hidden, "" | "." | "..") {
+            // `.wh.`, `.wh..`, `.wh...` name no entry (a whiteout of the
+            // directory itself or its parent is not in the OCI spec).
+            tracing::warn!(
+                "{}: layer {layer}: whiteout '{raw_path}' names no file; ignored",
+                ctx.source.display()
+            );
+            stats.skipped += 1;
+        } else {
+            let target = if dir.is_empty() {
+                hidden.to_string()
+            } else {
+                format!("{dir}/{hidden}")
+            };
+            visit(Event::Whiteout(&target)).map_err(layer_err)?;
+        }
+        return Ok(());
+    }
+    // Hard links name their target the way paths are named: normalize it.
+    let link = match (meta.kind, meta.link) {
+        (EntryKind::Hardlink, Some(l)) => normalize_path(&l),
+        (_, l) => l,
+    };
+    let e = Entry {
+        path: &path,
+        kind: meta.kind,
+        mode: meta.mode,
+        uid: meta.uid,
+        gid: meta.gid,
+        size: meta.size,
+        link_target: link.as_deref(),
+    };
+    visit(Event::Entry(e, contents)).map_err(layer_err)
+}
+
+/// Read `r` to its end, discarding the bytes.
+fn drain(r: &mut dyn Read) -> std::io::Result<u64> {
+    let mut buf = [0u8; 32 * 1024];
+    let mut total = 0u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The bytes the tar crate read since [`Recording::start`], and the stream
+/// position.
+#[derive(Default)]
+struct Recording {
+    /// Stream offset of the next byte.
+    pos: u64,
+    /// Stream offset of `bytes[0]`.
+    start: u64,
+    on: bool,
+    bytes: Vec<u8>,
+}
+
+impl Recording {
+    fn start(&mut self) {
+        self.on = true;
+        self.start = self.pos;
+        self.bytes.clear();
+    }
+
+    /// Stop recording; the bytes recorded and the offset of the first.
+    fn stop(&mut self) -> (u64, Vec<u8>) {
+        self.on = false;
+        (self.start, std::mem::take(&mut self.bytes))
+    }
+}
+
+/// The layer stream, counted, and recorded while [`Recording::on`].
+struct Tap<R> {
+    inner: R,
+    rec: Rc<RefCell<Recording>>,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut rec = self.rec.borrow_mut();
+        rec.pos += n as u64;
+        if rec.on {
+            rec.bytes.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Old-GNU sparse entries the tar crate refuses, read by hand.
+///
+/// Only the framing of the one entry is done here: the headers are parsed
+/// with the tar crate's own types (`tar::Header`, `GnuSparseHeader`,
+/// `GnuExtSparseHeader`, `PaxExtensions`); what is hand-written is finding
+/// the entry's blocks again in the bytes the tar crate read, reading the
+/// sparse map as Go's archive/tar does (chunks in order, inside the real
+/// size, the rest a hole), and skipping the entry's data blocks so that a
+/// new `tar::Archive` can go on with the next entry.
+mod sparse {
+    use super::{drain, offer, Ctx, EntryKind, Meta, Tap, VisitResult, WalkStats};
+    use crate::error::ImageError;
+    use crate::walk::Event;
+    use std::io::Read;
+
+    const BLOCK: u64 = 512;
+    /// A sparse map longer than this many extension blocks (21 chunks each)
+    /// is not read.
+    const MAX_EXT_BLOCKS: usize = 1 << 16;
+
+    /// The entry the tar crate failed on, if it is an old-GNU sparse entry:
+    /// its path, header, sparse map and stored (archive) size.
+    pub(super) struct Parsed {
+        pub path: String,
+        pub header: tar::Header,
+        /// `(offset, length)` of each data chunk, in map order.
+        pub chunks: Vec<(u64, u64)>,
+        pub real_size: u64,
+        pub stored: u64,
+    }
+
+    /// Read one block, or `None` at the end of the stream or on an error.
+    fn block(r: &mut dyn Read) -> Option<[u8; BLOCK as usize]> {
+        let mut b = [0u8; BLOCK as usize];
+        r.read_exact(&mut b).ok()?;
+        Some(b)
+    }
+
+    /// A header block whose checksum is right (as the tar crate computes it).
+    fn header(b: &[u8; BLOCK as usize]) -> Option<tar::Header> {
+        let mut h = tar::Header::new_old();
+        h.as_mut_bytes().copy_from_slice(b);
+        let sum: u32 = b[..148]
+            .iter()
+            .chain(&b[156..])
+            .map(|&x| u32::from(x))
+            .sum::<u32>()
+            + 8 * 32;
+        (h.cksum().ok()? == sum).then_some(h)
+    }
+
+    /// The `len` bytes of an extension entry's data (and their padding).
+    fn data(r: &mut dyn Read, len: u64) -> Option<Vec<u8>> {
+        // Long names and pax records are small; the tar crate reads them
+        // into memory too.
+        if len > 1 << 20 {
+            return None;
+        }
+        let mut v = vec![0u8; usize::try_from(len).ok()?];
+        r.read_exact(&mut v).ok()?;
+        let pad = (BLOCK - len % BLOCK) % BLOCK;
+        std::io::copy(&mut r.take(pad), &mut std::io::sink()).ok()?;
+        Some(v)
+    }
+
+    /// Parse the entry starting at the next block of `r`: GNU long name/link
+    /// and pax records, then an old-GNU `S` header and its extension blocks.
+    /// `None` if it is anything else or cannot be read.
+    pub(super) fn parse(r: &mut dyn Read) -> Option<Parsed> {
+        let mut long_name: Option<Vec<u8>> = None;
+        let mut pax_path: Option<Vec<u8>> = None;
+        for _ in 0..4 {
+            let h = header(&block(r)?)?;
+            let t = h.entry_type();
+            if t.is_gnu_longname() || t.is_gnu_longlink() || t.is_pax_local_extensions() {
+                let d = data(r, h.entry_size().ok()?)?;
+                if t.is_gnu_longname() {
+                    let mut d = d;
+                    if d.last() == Some(&0) {
+                        d.pop();
+                    }
+                    long_name = Some(d);
+                } else if t.is_pax_local_extensions() {
+                    for ext in tar::PaxExtensions::new(&d) {
+                        let ext = ext.ok()?;
+                        match ext.key_bytes() {
+                            b"path" => pax_path = Some(ext.value_bytes().to_vec()),
+                            // A size for the sparse entry itself: not a case
+                            // this reader takes on.
+                            b"size" | b"GNU.sparse.size" | b"GNU.sparse.map" => return None,
+                            _ => {}
+                        }
+                    }
+                }
+                continue;
+            }
+            if !t.is_gnu_sparse() {
+                return None;
+            }
+            let gnu = h.as_gnu()?;
+            let mut chunks = Vec::new();
+            let mut push = |c: &tar::GnuSparseHeader| -> Option<()> {
+                // An empty slot, as the tar crate tells one.
+                if !c.is_empty() {
+                    chunks.push((c.offset().ok()?, c.length().ok()?));
+                }
+                Some(())
+            };
+            for c in &gnu.sparse {
+                push(c)?;
+            }
+            let mut extended = gnu.is_extended();
+            let mut n = 0;
+            while extended {
+                n += 1;
+                if n > MAX_EXT_BLOCKS {
+                    return None;
+                }
+                let mut ext = tar::GnuExtSparseHeader::new();
+                ext.as_mut_bytes().copy_from_slice(&block(r)?);
+                for c in ext.sparse() {
+                    push(c)?;
+                }
+                extended = ext.is_extended();
+            }
+            let real_size = gnu.real_size().ok()?;
+            let stored = h.entry_size().ok()?;
+            let path = long_name
+                .or(pax_path)
+                .unwrap_or_else(|| h.path_bytes().into_owned());
+            return Some(Parsed {
+                path: String::from_utf8_lossy(&path).into_owned(),
+                header: h,
+                chunks,
+                real_size,
+                stored,
+            });
+        }
+        None
+    }
+
+    /// Why a sparse map cannot be read (Go's archive/tar's rules: chunks in
+    /// order, not overlapping, inside the real size; their data is exactly
+    /// what the archive stores). A map that stops short of the real size is
+    /// fine: the rest is a hole.
+    pub(super) fn map_problem(p: &Parsed) -> Option<String> {
+        let mut end = 0u64;
+        let mut data = 0u64;
+        for &(off, len) in &p.chunks {
+            if off < end {
+                return Some("sparse chunks out of order or overlapping".into());
+            }
+            end = match off.checked_add(len) {
+                Some(e) if e <= p.real_size => e,
+                _ => return Some("sparse chunk beyond the file's size".into()),
+            };
+            data = data.saturating_add(len);
+        }
+        (data != p.stored).then(|| {
+            format!(
+                "sparse map lists {data} bytes of data, the archive stores {}",
+                p.stored
+            )
+        })
+    }
+
+    /// A sparse file's contents: its chunks read from the archive, zeros
+    /// between them and after the last up to the real size.
+    pub(super) struct Contents<'r> {
+        src: &'r mut dyn Read,
+        chunks: std::vec::IntoIter<(u64, u64)>,
+        /// The chunk being read: where it starts, how many bytes are left.
+        cur: Option<(u64, u64)>,
+        pos: u64,
+        real_size: u64,
+        /// Bytes read from the archive.
+        pub consumed: u64,
+    }
+
+    impl<'r> Contents<'r> {
+        pub(super) fn new(src: &'r mut dyn Read, p: &Parsed) -> Self {
+            let mut chunks = p.chunks.clone().into_iter();
+            let cur = chunks.next();
+            Contents {
+                src,
+                chunks,
+                cur,
+                pos: 0,
+                real_size: p.real_size,
+                consumed: 0,
+            }
+        }
+    }
+
+    impl Read for Contents<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            loop {
+                let want = buf.len() as u64;
+                if want == 0 {
+                    return Ok(0);
+                }
+                let (hole, data) = match self.cur {
+                    Some((off, 0)) if off <= self.pos => {
+                        self.cur = self.chunks.next();
+                        continue;
+                    }
+                    Some((off, left)) if off <= self.pos => (0, left),
+                    Some((off, _)) => (off - self.pos, 0),
+                    None => (self.real_size.saturating_sub(self.pos), 0),
+                };
+                if hole > 0 {
+                    let n = usize::try_from(hole.min(want)).unwrap_or(buf.len());
+                    buf[..n].fill(0);
+                    self.pos += n as u64;
+                    return Ok(n);
+                }
+                if data == 0 {
+                    return Ok(0); // the end of the file
+                }
+                let n = usize::try_from(data.min(want)).unwrap_or(buf.len());
+                let got = self.src.read(&mut buf[..n])?;
+                if got == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "failed to read entire block",
+                    ));
+                }
+                self.pos += got as u64;
+                self.consumed += got as u64;
+                self.cur = self.cur.map(|(_, left)| (self.pos, left - got as u64));
+                return Ok(got);
+            }
+        }
+    }
+
+    /// After the tar crate failed on an entry, whose header blocks are
+    /// `recorded` (from stream offset `start`): if that entry is an old-GNU
+    /// sparse entry, read it by hand (or skip it with a warning), leave `tap`
+    /// at the next entry's header and return `true`. `false`: not a case
+    /// read here; the tar crate's error stands.
+    pub(super) fn recover<R: Read>(
+        (start, recorded): (u64, Vec<u8>),
+        tap: &mut Tap<R>,
+        ctx: &Ctx<'_>,
+        visit: &mut dyn FnMut(Event<'_, '_>) -> VisitResult,
+        stats: &mut WalkStats,
+    ) -> Result<bool, ImageError> {
+        let pad = (BLOCK - start % BLOCK) % BLOCK;
+        let rest = recorded.get(usize::try_from(pad).unwrap_or(usize::MAX)..);
+        let Some(rest) = rest else {
+            return Ok(false);
+        };
+        let mut src = std::io::Cursor::new(rest).chain(&mut *tap);
+        let Some(p) = parse(&mut src) else {
+            return Ok(false);
+        };
+        let (layer, layer_err) = (ctx.layer, ctx.layer_err);
+        let skip_err = |e: std::io::Error| layer_err(super::read_error(&p.path, &e));
+        let consumed = match map_problem(&p) {
+            None => {
+                let meta = Meta {
+                    kind: EntryKind::File,
+                    mode: p.header.mode().unwrap_or(0o644),
+                    uid: p.header.uid().unwrap_or(0),
+                    gid: p.header.gid().unwrap_or(0),
+                    size: p.real_size,
+                    link: None,
+                };
+                let mut c = Contents::new(&mut src, &p);
+                offer(&p.path, meta, &mut c, ctx, visit, stats)?;
+                c.consumed
+            }
+            Some(problem) => {
+                tracing::warn!(
+                    "{}: layer {layer}: sparse file '{}': {problem}; skipped",
+                    ctx.source.display(),
+                    p.path
+                );
+                stats.entries += 1;
+                stats.skipped += 1;
+                0
+            }
+        };
+        // The rest of the stored data and its padding, whatever the map said.
+        let left = p.stored.saturating_sub(consumed);
+        let padded = left.saturating_add((BLOCK - p.stored % BLOCK) % BLOCK);
+        let skipped = drain(&mut (&mut src).take(padded)).map_err(skip_err)?;
+        if skipped != padded {
+            return Err(skip_err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "failed to read entire block",
+            )));
+        }
+        // Every byte the tar crate read is behind us (it reads no further
+        // than the entry's header blocks); should the cursor still hold
+        // some, the stream is not where the next header is.
+        let (cursor, _) = src.into_inner();
+        if cursor.position() < cursor.get_ref().len() as u64 {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
 fn tar_reason(e: &std::io::Error) -> String {
     let msg = e.to_string();
     if e.kind() == std::io::ErrorKind::UnexpectedEof || msg.contains("failed to read entire block")
@@ -427,6 +881,244 @@ mod tests {
         assert!(failed);
     }
 
+    /// One regular-file member (header and padded data), no end marker.
+    fn member(path: &str, data: &[u8]) -> Vec<u8> {
+        let mut h = tar::Header::new_gnu();
+        let _ = h.set_path(path);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        let mut v = h.as_bytes().to_vec();
+        v.extend_from_slice(data);
+        v.resize(v.len().div_ceil(512) * 512, 0);
+        v
+    }
+
+    /// An octal field of `w` bytes, NUL-terminated, as GNU tar writes it.
+    fn octal(v: &mut [u8], n: u64) {
+        let w = v.len();
+        let s = format!("{n:0width$o}\0", width = w - 1);
+        v.copy_from_slice(&s.as_bytes()[s.len() - w..]);
+    }
+
+    /// An old-GNU sparse member written by hand from the GNU tar manual's
+    /// `struct oldgnu_header` (the tar crate cannot write one whose map is
+    /// not closed): typeflag 'S', magic "ustar  \0", the first four chunks
+    /// (offset, numbytes; 12 octal bytes each) at 386, `isextended` at 482,
+    /// `realsize` at 483; further chunks in extension blocks of 21 chunks
+    /// with their own `isextended` at 504. `size` (124) is what the archive
+    /// stores: the chunks' data, back to back, padded to a block.
+    fn sparse_member(path: &str, chunks: &[(u64, u64)], real: u64, stored: &[u8]) -> Vec<u8> {
+        let mut h = [0u8; 512];
+        h[..path.len()].copy_from_slice(path.as_bytes());
+        octal(&mut h[100..108], 0o644);
+        octal(&mut h[108..116], 0);
+        octal(&mut h[116..124], 0);
+        octal(&mut h[124..136], stored.len() as u64);
+        octal(&mut h[136..148], 0);
+        h[156] = b'S';
+        h[257..265].copy_from_slice(b"ustar  \0");
+        let (first, more) = chunks.split_at(chunks.len().min(4));
+        for (i, &(off, len)) in first.iter().enumerate() {
+            let at = 386 + 24 * i;
+            octal(&mut h[at..at + 12], off);
+            octal(&mut h[at + 12..at + 24], len);
+        }
+        h[482] = u8::from(!more.is_empty());
+        octal(&mut h[483..495], real);
+        h[148..156].fill(b' ');
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        let mut v = h.to_vec();
+        let groups: Vec<_> = more.chunks(21).collect();
+        for (g, group) in groups.iter().enumerate() {
+            let mut ext = [0u8; 512];
+            for (i, &(off, len)) in group.iter().enumerate() {
+                octal(&mut ext[24 * i..24 * i + 12], off);
+                octal(&mut ext[24 * i + 12..24 * i + 24], len);
+            }
+            ext[504] = u8::from(g + 1 < groups.len());
+            v.extend_from_slice(&ext);
+        }
+        v.extend_from_slice(stored);
+        v.resize(v.len().div_ceil(512) * 512, 0);
+        v
+    }
+
+    fn archive(members: &[Vec<u8>]) -> Vec<u8> {
+        let mut v = members.concat();
+        v.extend_from_slice(&[0u8; 1024]);
+        v
+    }
+
+    type Seen = Vec<(String, EntryKind, u64, Vec<u8>)>;
+
+    /// `(path, kind, size, contents)` of every entry; contents read only
+    /// when `read`.
+    fn walk_all(data: &[u8], read: bool) -> Result<(Seen, WalkStats), String> {
+        let mut seen = Vec::new();
+        let stats = walk_tar(data, Path::new("img.tar"), "sha256:abc", &mut |ev| {
+            if let Event::Entry(e, r) = ev {
+                let mut v = Vec::new();
+                if read {
+                    r.read_to_end(&mut v)
+                        .map_err(|err| read_error(e.path, &err))?;
+                }
+                seen.push((e.path.to_string(), e.kind, e.size, v));
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        Ok((seen, stats))
+    }
+
+    #[test]
+    fn the_tar_crate_refuses_an_unclosed_sparse_map() {
+        // What this walker works around: the tar crate stops the whole
+        // archive at such an entry.
+        let data = archive(&[
+            sparse_member("big.bin", &[(1024, 512)], 8192, &[b'A'; 512]),
+            member("after.txt", b"hello\n"),
+        ]);
+        let mut a = tar::Archive::new(&data[..]);
+        let errs: Vec<String> = a
+            .entries()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.err().map(|e| e.to_string()))
+            .collect();
+        assert_eq!(
+            errs,
+            vec!["mismatch in sparse file chunks and size in header"]
+        );
+    }
+
+    #[test]
+    fn unclosed_sparse_map_is_read_with_the_rest_a_hole() {
+        let data = archive(&[
+            member("etc/before", b"1\n"),
+            sparse_member("./data/big.bin", &[(1024, 512)], 8192, &[b'A'; 512]),
+            member("etc/after.txt", b"hello\n"),
+        ]);
+        let (seen, stats) = walk_all(&data, true).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<_> = seen.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(names, ["etc/before", "data/big.bin", "etc/after.txt"]);
+        let (_, kind, size, contents) = &seen[1];
+        assert_eq!(
+            (*kind, *size, contents.len()),
+            (EntryKind::File, 8192, 8192)
+        );
+        assert!(contents[..1024].iter().all(|&b| b == 0));
+        assert!(contents[1024..1536].iter().all(|&b| b == b'A'));
+        assert!(contents[1536..].iter().all(|&b| b == 0));
+        assert_eq!(seen[2].3, b"hello\n");
+        assert_eq!((stats.entries, stats.skipped), (3, 0));
+    }
+
+    #[test]
+    fn unread_or_half_read_sparse_contents_are_skipped() {
+        let data = archive(&[
+            sparse_member("a.bin", &[(0, 700), (4096, 300)], 100_000, &[b'x'; 1000]),
+            member("after.txt", b"hello\n"),
+        ]);
+        let (seen, _) = walk_all(&data, false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seen.last().map(|s| s.0.as_str()), Some("after.txt"));
+        // Half read: the visitor stops in the middle of the first chunk.
+        let mut names = Vec::new();
+        walk_tar(&data[..], Path::new("i"), "l", &mut |ev| {
+            if let Event::Entry(e, r) = ev {
+                let mut b = [0u8; 100];
+                let n = r.read(&mut b).map_err(|e| e.to_string())?;
+                names.push(format!("{} {n}", e.path));
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names, ["a.bin 100", "after.txt 6"]);
+    }
+
+    #[test]
+    fn unclosed_extended_sparse_map_after_a_long_name() {
+        // Six chunks: four in the header, two in an extension block; a GNU
+        // long name before it.
+        let chunks: Vec<(u64, u64)> = (0..6).map(|i| (i * 2048, 512)).collect();
+        let long = format!("opt/{}/big.bin", "d".repeat(120));
+        let mut ln = tar::Header::new_gnu();
+        let _ = ln.set_path("././@LongLink");
+        ln.set_entry_type(tar::EntryType::GNULongName);
+        ln.set_size(long.len() as u64 + 1);
+        ln.set_cksum();
+        let mut name_member = ln.as_bytes().to_vec();
+        name_member.extend_from_slice(long.as_bytes());
+        name_member.push(0);
+        name_member.resize(name_member.len().div_ceil(512) * 512, 0);
+        let data = archive(&[
+            name_member,
+            sparse_member("opt/truncated-name", &chunks, 1 << 20, &[b'z'; 3072]),
+            member("after.txt", b"hello\n"),
+        ]);
+        let (seen, _) = walk_all(&data, true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].0, long);
+        assert_eq!(seen[0].2, 1 << 20);
+        assert_eq!(seen[0].3.iter().filter(|&&b| b == b'z').count(), 3072);
+        assert_eq!(seen[0].3[5 * 2048..5 * 2048 + 512], [b'z'; 512]);
+        assert_eq!(seen[1].0, "after.txt");
+    }
+
+    #[test]
+    fn closed_sparse_maps_are_still_read_by_the_tar_crate() {
+        let data = archive(&[
+            sparse_member("s.bin", &[(0, 512), (4096, 0)], 4096, &[b'q'; 512]),
+            member("after.txt", b"hello\n"),
+        ]);
+        let (seen, _) = walk_all(&data, true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seen[0].0, "s.bin");
+        assert_eq!(
+            (seen[0].1, seen[0].2, seen[0].3.len()),
+            (EntryKind::File, 4096, 4096)
+        );
+        assert_eq!(seen[1].0, "after.txt");
+    }
+
+    #[test]
+    fn unreadable_sparse_map_skips_only_that_entry() {
+        for chunks in [
+            vec![(4096, 512), (0, 512)], // out of order
+            vec![(0, 512), (256, 512)],  // overlapping
+            vec![(8000, 512)],           // beyond the real size
+            vec![(0, 100)],              // less data than stored
+        ] {
+            let data = archive(&[
+                sparse_member("bad.bin", &chunks, 8192, &[b'A'; 1024]),
+                member("after.txt", b"hello\n"),
+            ]);
+            let (seen, stats) = walk_all(&data, true).unwrap_or_else(|e| panic!("{chunks:?}: {e}"));
+            let names: Vec<_> = seen.iter().map(|s| s.0.as_str()).collect();
+            assert_eq!(names, ["after.txt"], "{chunks:?}");
+            assert_eq!((stats.entries, stats.skipped), (2, 1), "{chunks:?}");
+        }
+    }
+
+    #[test]
+    fn truncated_sparse_entry_is_an_error_naming_the_layer() {
+        let data = sparse_member("big.bin", &[(1024, 4096)], 8192, &[b'A'; 4096]);
+        let cut = &data[..1024];
+        let err = walk_all(cut, true).err().unwrap_or_default();
+        assert!(err.starts_with("img.tar: layer sha256:abc:"), "{err}");
+        let err = walk_all(cut, false).err().unwrap_or_default();
+        assert!(err.starts_with("img.tar: layer sha256:abc:"), "{err}");
+    }
+
+    #[test]
+    fn a_non_sparse_header_error_stands() {
+        let mut bad = member("x", b"1");
+        bad[148] ^= 1; // checksum
+        let err = walk_all(&archive(&[bad]), true).err().unwrap_or_default();
+        assert!(err.contains("checksum"), "{err}");
+    }
+
     proptest::proptest! {
         #[test]
         fn walker_never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
@@ -437,6 +1129,29 @@ mod tests {
                 }
                 Ok(())
             });
+        }
+
+        /// Whatever a sparse map says, the walk goes on to the next entry.
+        #[test]
+        fn any_sparse_map_is_walked_past(
+            chunks in proptest::collection::vec((0u64..20_000, 0u64..3000), 0..30),
+            real in 0u64..30_000,
+            stored in 0usize..4000,
+            read in proptest::bool::ANY,
+        ) {
+            let data = archive(&[
+                sparse_member("s.bin", &chunks, real, &vec![b'A'; stored]),
+                member("after.txt", b"hello\n"),
+            ]);
+            let r = walk_all(&data, read);
+            proptest::prop_assert!(r.is_ok(), "{:?}", r.as_ref().err());
+            let (seen, _) = r.unwrap_or_default();
+            proptest::prop_assert_eq!(seen.last().map(|s| s.0.as_str()), Some("after.txt"));
+            if let Some(s) = seen.iter().find(|s| s.0 == "s.bin") {
+                if read {
+                    proptest::prop_assert_eq!(s.3.len() as u64, s.2);
+                }
+            }
         }
 
         #[test]

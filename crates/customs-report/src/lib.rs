@@ -2,11 +2,13 @@
 //! function of [`Report`].
 
 pub mod cyclonedx;
+pub mod escape;
 pub mod model;
 pub mod sarif;
 pub mod table;
 
 pub use cyclonedx::to_cyclonedx;
+pub use escape::escape_control;
 pub use model::*;
 pub use sarif::to_sarif;
 

@@ -1,6 +1,13 @@
 //! The human table format: a Trivy-like "Report Summary", then one table per
 //! target (vulnerabilities, secrets, misconfigurations, packages).
 
+//!
+//! Every piece of text that comes from the image (targets, package names,
+//! versions, titles, quoted code) goes through [`escape_control`] before it
+//! reaches the output, so control characters and bidi overrides are shown as
+//! `\x1b`, `\u{202e}`, never interpreted by the terminal.
+
+use crate::escape::{escape_control as esc, escape_control_lines};
 use crate::model::{class, Report, ScanResult};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Attribute, Cell, CellAlignment, Color, Table};
 use customs_model::Severity;
@@ -43,6 +50,11 @@ fn sev_cell(s: Severity, color: bool) -> Cell {
     }
 }
 
+/// A table cell holding image-derived text, escaped.
+fn cell(s: &str) -> Cell {
+    Cell::new(esc(s))
+}
+
 fn new_table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -77,7 +89,7 @@ fn summary(report: &Report, opts: &TableOptions) -> String {
     }
     let mut t = new_table(&header);
     for r in &report.results {
-        let mut row: Vec<Cell> = vec![Cell::new(&r.target), Cell::new(&r.kind)];
+        let mut row: Vec<Cell> = vec![cell(&r.target), cell(&r.kind)];
         let center = |s: String| Cell::new(s).set_alignment(CellAlignment::Center);
         if inventory_only {
             row.push(center(if is_pkg_result(r) {
@@ -128,7 +140,7 @@ fn totals(counts: [usize; 5]) -> String {
 }
 
 fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
-    out.push_str(&underline(&r.target));
+    out.push_str(&underline(&esc(&r.target)));
     out.push_str(&totals(r.vuln_counts()));
     if r.vulnerabilities.is_empty() {
         return;
@@ -150,24 +162,26 @@ fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
         "Title",
     ]);
     for v in vulns {
-        let mut title = v.title.clone();
+        let mut title = esc(&v.title).into_owned();
         if title.chars().count() > 60 {
             title = title.chars().take(57).collect::<String>() + "...";
         }
         if !v.primary_url.is_empty() {
+            let url = esc(&v.primary_url);
             title = if title.is_empty() {
-                v.primary_url.clone()
+                url.into_owned()
             } else {
-                format!("{title}\n{}", v.primary_url)
+                format!("{title}\n{url}")
             };
         }
         t.add_row(vec![
-            Cell::new(&v.pkg_name),
-            Cell::new(&v.vulnerability_id),
+            cell(&v.pkg_name),
+            cell(&v.vulnerability_id),
             sev_cell(v.severity, opts.color),
             Cell::new(v.status.as_str()),
-            Cell::new(&v.installed_version),
-            Cell::new(&v.fixed_version),
+            cell(&v.installed_version),
+            cell(&v.fixed_version),
+            // Escaped above, piece by piece; the newline is the layout's.
             Cell::new(title),
         ]);
     }
@@ -188,17 +202,17 @@ fn pkg_section(r: &ScanResult, out: &mut String) {
         };
         let layer = p.layer.diff_id.chars().take(19).collect::<String>();
         t.add_row(vec![
-            Cell::new(&p.name),
-            Cell::new(p.full_version()),
-            Cell::new(src),
-            Cell::new(layer),
+            cell(&p.name),
+            cell(&p.full_version()),
+            cell(&src),
+            cell(&layer),
         ]);
     }
     let _ = writeln!(out, "{t}");
 }
 
 fn secret_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
-    out.push_str(&underline(&format!("{} (secrets)", r.target)));
+    out.push_str(&underline(&format!("{} (secrets)", esc(&r.target))));
     let mut counts = [0usize; 5];
     for s in &r.secrets {
         counts[crate::model::severity_int(s.severity) as usize] += 1;
@@ -210,31 +224,37 @@ fn secret_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
         } else {
             s.severity.to_string()
         };
-        let _ = writeln!(out, "\n{sev}: {} ({})", s.title, s.rule_id);
+        let title = esc(&s.title);
+        let _ = writeln!(out, "\n{sev}: {title} ({})", esc(&s.rule_id));
         out.push_str(&"═".repeat(40));
         out.push('\n');
-        let _ = writeln!(out, "{}", s.title);
+        let _ = writeln!(out, "{title}");
         out.push_str(&"─".repeat(40));
         out.push('\n');
         for l in &s.code.lines {
             let marker = if l.is_cause { ">" } else { " " };
+            let content = esc(&l.content);
             let content = if l.is_cause && opts.color {
-                format!("\x1b[1;31m{}\x1b[0m", l.content)
+                format!("\x1b[1;31m{content}\x1b[0m")
             } else {
-                l.content.clone()
+                content.into_owned()
             };
             let _ = writeln!(out, "{marker}{:>5} {content}", l.number);
         }
         out.push_str(&"─".repeat(40));
         out.push('\n');
         if !s.layer.is_empty() {
-            let _ = writeln!(out, "  Layer: {}", s.layer.diff_id);
+            let _ = writeln!(out, "  Layer: {}", esc(&s.layer.diff_id));
         }
     }
 }
 
 fn misconf_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
-    out.push_str(&underline(&format!("{} ({})", r.target, r.kind)));
+    out.push_str(&underline(&format!(
+        "{} ({})",
+        esc(&r.target),
+        esc(&r.kind)
+    )));
     let failed: Vec<_> = r.failed_misconfigs().collect();
     let mut counts = [0usize; 5];
     for m in &failed {
@@ -258,24 +278,24 @@ fn misconf_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
         } else {
             m.severity.to_string()
         };
-        let _ = writeln!(out, "\n{} ({}): {}", m.id, sev, m.title);
+        let _ = writeln!(out, "\n{} ({}): {}", esc(&m.id), sev, esc(&m.title));
         out.push_str(&"═".repeat(40));
         out.push('\n');
         if !m.message.is_empty() {
-            let _ = writeln!(out, "{}", m.message);
+            let _ = writeln!(out, "{}", escape_control_lines(&m.message));
         }
         if !m.resolution.is_empty() {
-            let _ = writeln!(out, "Resolution: {}", m.resolution);
+            let _ = writeln!(out, "Resolution: {}", escape_control_lines(&m.resolution));
         }
         if !m.primary_url.is_empty() {
-            let _ = writeln!(out, "See {}", m.primary_url);
+            let _ = writeln!(out, "See {}", esc(&m.primary_url));
         }
         if let Some(code) = &m.cause_metadata.code {
             if !code.lines.is_empty() {
                 out.push_str(&"─".repeat(40));
                 out.push('\n');
                 for l in &code.lines {
-                    let _ = writeln!(out, "{:>5} {}", l.number, l.content);
+                    let _ = writeln!(out, "{:>5} {}", l.number, esc(&l.content));
                 }
             }
         }
@@ -293,7 +313,7 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
                 if opts.scanners.vuln {
                     vuln_section(r, opts, &mut out);
                 } else if opts.list_all_pkgs {
-                    out.push_str(&underline(&r.target));
+                    out.push_str(&underline(&esc(&r.target)));
                 }
                 if opts.list_all_pkgs {
                     pkg_section(r, &mut out);
@@ -305,4 +325,100 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Code, DetectedVulnerability, Line, SecretFinding};
+
+    /// A report whose every image-derived field carries terminal controls.
+    fn hostile() -> Report {
+        let evil = "\u{1b}]0;pwned\u{7}\u{1b}[31m\u{202e}";
+        let secret = SecretFinding {
+            rule_id: "aws-access-key-id".into(),
+            title: format!("AWS{evil}"),
+            code: Code {
+                lines: vec![Line {
+                    number: 1,
+                    content: format!("AWS_ACCESS_KEY_ID=****{evil}"),
+                    is_cause: true,
+                    ..Default::default()
+                }],
+            },
+            ..Default::default()
+        };
+        let vuln = DetectedVulnerability {
+            vulnerability_id: format!("CVE-1{evil}"),
+            pkg_name: format!("pkg{evil}"),
+            installed_version: format!("1.0{evil}"),
+            fixed_version: format!("1.1{evil}"),
+            title: format!("title{evil}"),
+            primary_url: format!("https://x/{evil}"),
+            ..Default::default()
+        };
+        Report {
+            results: vec![
+                ScanResult {
+                    target: format!("app/{evil}.env"),
+                    class: class::SECRET.into(),
+                    secrets: vec![secret],
+                    ..Default::default()
+                },
+                ScanResult {
+                    target: format!("lib/{evil}"),
+                    class: class::LANG_PKGS.into(),
+                    kind: format!("npm{evil}"),
+                    vulnerabilities: vec![vuln],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn opts(color: bool) -> TableOptions {
+        TableOptions {
+            scanners: Scanners {
+                vuln: true,
+                secret: true,
+                ..Default::default()
+            },
+            color,
+            list_all_pkgs: true,
+        }
+    }
+
+    #[test]
+    fn table_escapes_image_derived_text() {
+        let out = render(&hostile(), &opts(false));
+        assert!(
+            !out.chars()
+                .any(|c| c != '\n' && crate::escape::is_dangerous(c)),
+            "{out}"
+        );
+        assert!(
+            out.contains("app/\\x1b]0;pwned\\x07\\x1b[31m\\u{202e}.env"),
+            "{out}"
+        );
+        assert!(out.contains("pkg\\x1b]0;pwned"), "{out}");
+        assert!(out.contains("AWS_ACCESS_KEY_ID=****\\x1b]0;pwned"), "{out}");
+    }
+
+    #[test]
+    fn colour_codes_are_only_our_own() {
+        let out = render(&hostile(), &opts(true));
+        // Our colours are SGR sequences (ESC [ ... m); the image's OSC
+        // (ESC ]) and BEL never get through.
+        assert!(!out.contains("\u{1b}]"), "{out}");
+        assert!(!out.contains('\u{7}'), "{out}");
+        assert!(!out.contains('\u{202e}'), "{out}");
+    }
+
+    #[test]
+    fn json_escapes_controls_itself() {
+        let json = crate::to_json(&hostile());
+        assert!(!json.contains('\u{1b}') && !json.contains('\u{7}'));
+        assert!(json.contains("app/\\u001b]0;pwned\\u0007"), "{json}");
+    }
 }
