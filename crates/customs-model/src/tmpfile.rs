@@ -87,10 +87,9 @@ pub fn sweep_dir(dir: &Path, prefix: &str) -> usize {
             Some(p) => p != std::process::id() && !pid_alive(p),
             None => true,
         };
-        if age >= STALE_AFTER || (dead && age >= STALE_AFTER_DEAD) {
-            if std::fs::remove_file(ent.path()).is_ok() {
-                removed += 1;
-            }
+        let stale = age >= STALE_AFTER || (dead && age >= STALE_AFTER_DEAD);
+        if stale && std::fs::remove_file(ent.path()).is_ok() {
+            removed += 1;
         }
     }
     removed

@@ -77,6 +77,11 @@ pub struct ScanResult {
     pub misconfigurations: Vec<Misconfiguration>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<SecretFinding>,
+    /// customs only (Trivy has no such field): secret matches of this file
+    /// beyond the scanner's limits (100 per rule, 1,000 per file), counted
+    /// but not listed under `Secrets`. Absent when none were dropped.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub secrets_dropped: u64,
     /// Findings hidden by ignore rules, shown with `--show-suppressed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modified_findings: Vec<ModifiedFinding>,
@@ -223,6 +228,10 @@ pub struct CauseMetadata {
 }
 
 fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }
 

@@ -247,6 +247,13 @@ fn secret_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
             let _ = writeln!(out, "  Layer: {}", esc(&s.layer.diff_id));
         }
     }
+    if r.secrets_dropped > 0 {
+        let _ = writeln!(
+            out,
+            "\n… and {} more secret findings not shown (limit per file)",
+            r.secrets_dropped
+        );
+    }
 }
 
 fn misconf_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {

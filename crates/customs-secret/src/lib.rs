@@ -13,11 +13,18 @@
 //! let scanner = SecretScanner::builtin();
 //! // Assembled at run time so this file does not itself hold a token.
 //! let env = format!("GITHUB_TOKEN={}{}\n", "ghp_", "N7vQ2kT9xLmB4wZr8YcP1sHd6FgJ3aUe5KoV");
-//! let findings = scanner.scan("app/.env", env.as_bytes());
-//! assert_eq!(findings.len(), 1);
-//! assert_eq!(findings[0].rule_id, "github-pat");
-//! assert_eq!(findings[0].match_line, "GITHUB_TOKEN=****************************************");
+//! let found = scanner.scan("app/.env", env.as_bytes());
+//! assert_eq!(found.findings.len(), 1);
+//! assert_eq!(found.dropped, 0);
+//! assert_eq!(found.findings[0].rule_id, "github-pat");
+//! assert_eq!(found.findings[0].match_line, "GITHUB_TOKEN=****************************************");
 //! ```
+//!
+//! Findings are capped per file ([`MAX_FINDINGS_PER_RULE`],
+//! [`MAX_FINDINGS_PER_FILE`]); the matches beyond the caps are counted in
+//! [`ScanOutcome::dropped`]. Each finding holds a bounded amount of text
+//! (lines cut to 200 bytes around the secret), never the file's text, so
+//! memory does not grow with the size of a file or with its matches.
 //!
 //! The scanner is `Send + Sync`; scan files in parallel from the caller.
 
@@ -35,7 +42,7 @@ use std::ops::Range;
 use std::path::Path;
 
 pub use config::{Config, ConfigError};
-pub use finding::{Code, CodeLine, SecretFinding};
+pub use finding::{Code, CodeLine, ScanOutcome, SecretFinding};
 pub use rule::{shannon_entropy, AllowRule, Rule};
 
 /// Bytes inspected to tell a binary file from a text file.
@@ -55,7 +62,57 @@ const MAX_FWD_MULTILINE: usize = 64 * 1024;
 /// Lines of context shown before and after the secret.
 const CONTEXT_LINES: usize = 2;
 /// Longest line shown in full; longer ones are cut around the secret.
+/// Only the shown bytes are copied, so a finding on a 50 MB line is as
+/// small as one on a short line.
 const MAX_SHOWN_LINE: usize = 200;
+/// Lines of a multi-line secret (private keys) shown in `Code`; a longer
+/// secret shows its first lines only. With [`MAX_SHOWN_LINE`] and
+/// [`CONTEXT_LINES`] this bounds the text of one finding to about 60 KB,
+/// and that of a typical one-line finding to about 2 KB.
+const MAX_CAUSE_LINES: usize = 128;
+
+/// Findings reported per rule in one file. Further matches of that rule in
+/// the file are counted in [`ScanOutcome::dropped`], not built: a file
+/// holding a million copies of one credential costs a counter, not a
+/// million findings.
+pub const MAX_FINDINGS_PER_RULE: usize = 100;
+/// Findings reported per file, all rules together; the rest are counted in
+/// [`ScanOutcome::dropped`]. The findings kept are the first in file order
+/// that fit both limits.
+pub const MAX_FINDINGS_PER_FILE: usize = 1000;
+
+/// The warning to print when a file's findings hit the limits, e.g.
+/// `app/creds.txt: 1,000 secret findings shown, 2,345,678 more dropped
+/// (limit per file: 1,000)`. `shown` is the number of findings reported for the
+/// file, `dropped` the [`ScanOutcome::dropped`] count.
+pub fn limit_warning(path: &str, shown: usize, dropped: u64) -> String {
+    let which = if shown >= MAX_FINDINGS_PER_FILE {
+        format!(
+            "limit per file: {}",
+            thousands(MAX_FINDINGS_PER_FILE as u64)
+        )
+    } else {
+        format!("limit per rule: {MAX_FINDINGS_PER_RULE}")
+    };
+    format!(
+        "{path}: {} secret findings shown, {} more dropped ({which})",
+        thousands(shown as u64),
+        thousands(dropped)
+    )
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// The secret scanner: compiled rules, allow rules and the keyword
 /// automaton. Build it once, share it across threads.
@@ -80,6 +137,47 @@ pub struct SecretScanner {
 struct Candidate {
     rule: usize,
     secret: (usize, usize),
+}
+
+/// Where a buffer starts in the file.
+#[derive(Debug, Clone, Copy)]
+struct Pos {
+    offset: u64,
+    line: usize,
+}
+
+/// The per-file limits: how many findings each rule, and the file, may
+/// still report, and how many were refused.
+#[derive(Debug)]
+struct Budget {
+    per_rule: Vec<usize>,
+    total: usize,
+    dropped: u64,
+}
+
+impl Budget {
+    fn new(rules: usize) -> Self {
+        Budget {
+            per_rule: vec![0; rules],
+            total: 0,
+            dropped: 0,
+        }
+    }
+
+    /// True when one more finding of rule `ri` fits; counts it either way.
+    fn admit(&mut self, ri: usize) -> bool {
+        match self.per_rule.get_mut(ri) {
+            Some(n) if *n < MAX_FINDINGS_PER_RULE && self.total < MAX_FINDINGS_PER_FILE => {
+                *n += 1;
+                self.total += 1;
+                true
+            }
+            _ => {
+                self.dropped += 1;
+                false
+            }
+        }
+    }
 }
 
 impl Default for SecretScanner {
@@ -342,57 +440,94 @@ impl SecretScanner {
     }
 
     /// Scan a whole file. Skipped paths and binary content give nothing.
-    pub fn scan(&self, path: &str, data: &[u8]) -> Vec<SecretFinding> {
+    /// Buffers over [`CHUNK_LEN`] are scanned as a stream (see
+    /// [`scan_reader`](Self::scan_reader)), so the working memory is that of
+    /// one chunk whatever the buffer's size and its number of matches.
+    pub fn scan(&self, path: &str, data: &[u8]) -> ScanOutcome {
         if self.skip_path(path) || is_binary(data) {
-            return Vec::new();
+            return ScanOutcome::default();
         }
-        self.scan_buffer(path, data, 0, 1, 0..data.len())
+        self.scan_text(path, data)
     }
 
     /// Scan text that is known not to be binary (an image config's `Env`,
     /// history commands) without the path and binary checks.
-    pub fn scan_text(&self, path: &str, data: &[u8]) -> Vec<SecretFinding> {
-        self.scan_buffer(path, data, 0, 1, 0..data.len())
+    pub fn scan_text(&self, path: &str, data: &[u8]) -> ScanOutcome {
+        if data.len() > CHUNK_LEN {
+            // Reading a slice cannot fail.
+            return self.scan_stream(path, data, false).unwrap_or_default();
+        }
+        self.scan_unchunked(path, data)
+    }
+
+    /// One pass over the whole buffer, however large (tests compare it
+    /// with the chunked scan).
+    fn scan_unchunked(&self, path: &str, data: &[u8]) -> ScanOutcome {
+        let mut budget = Budget::new(self.rules.len());
+        let mut findings = Vec::new();
+        self.scan_buffer(
+            path,
+            data,
+            Pos { offset: 0, line: 1 },
+            0..data.len(),
+            &mut budget,
+            &mut findings,
+        );
+        ScanOutcome {
+            findings,
+            dropped: budget.dropped,
+        }
     }
 
     /// Scan a stream in [`CHUNK_LEN`] chunks that overlap by
     /// [`CHUNK_OVERLAP`] bytes: memory stays bounded whatever the size, a
     /// secret that crosses a chunk boundary is reported once, and line
-    /// numbers and offsets are those of the whole stream.
-    pub fn scan_reader<R: Read>(&self, path: &str, mut r: R) -> io::Result<Vec<SecretFinding>> {
+    /// numbers and offsets are those of the whole stream. Findings are
+    /// capped as in [`scan`](Self::scan); the rest are counted.
+    pub fn scan_reader<R: Read>(&self, path: &str, r: R) -> io::Result<ScanOutcome> {
         if self.skip_path(path) {
-            return Ok(Vec::new());
+            return Ok(ScanOutcome::default());
         }
+        self.scan_stream(path, r, true)
+    }
+
+    fn scan_stream<R: Read>(&self, path: &str, mut r: R, sniff: bool) -> io::Result<ScanOutcome> {
+        let mut budget = Budget::new(self.rules.len());
         let mut out = Vec::new();
         let mut buf: Vec<u8> = Vec::new();
-        let mut base_offset: u64 = 0;
-        let mut base_line: usize = 1;
+        let mut base = Pos { offset: 0, line: 1 };
         let mut own_from: usize = 0;
-        let mut first = true;
+        let mut first = sniff;
         loop {
             let eof = fill(&mut r, &mut buf, CHUNK_LEN)?;
             if first {
                 first = false;
                 if is_binary(&buf) {
-                    return Ok(Vec::new());
+                    return Ok(ScanOutcome::default());
                 }
             }
             let end = buf.len();
             if eof {
-                out.extend(self.scan_buffer(path, &buf, base_offset, base_line, own_from..end));
-                return Ok(out);
+                self.scan_buffer(path, &buf, base, own_from..end, &mut budget, &mut out);
+                return Ok(ScanOutcome {
+                    findings: out,
+                    dropped: budget.dropped,
+                });
             }
             // Carry from a line start about CHUNK_OVERLAP before the end;
             // this chunk owns matches starting before `own_to`, a line
             // start CHUNK_MARGIN into the carry (context for the next one).
+            // Both searches for a line start are bounded, so one huge line
+            // is carried like any other bytes: the buffer never exceeds
+            // CHUNK_LEN + CHUNK_OVERLAP.
             let c0 = end.saturating_sub(CHUNK_OVERLAP).max(own_from);
             let carry = line_start_near(&buf, c0, CHUNK_MARGIN).max(own_from);
             let p0 = (carry + CHUNK_MARGIN).min(end);
             let own_to = next_line_start_near(&buf, p0, CHUNK_MARGIN / 2);
-            out.extend(self.scan_buffer(path, &buf, base_offset, base_line, own_from..own_to));
+            self.scan_buffer(path, &buf, base, own_from..own_to, &mut budget, &mut out);
             let consumed = buf.get(..carry).unwrap_or_default();
-            base_line += memchr::memchr_iter(b'\n', consumed).count();
-            base_offset += carry as u64;
+            base.line += memchr::memchr_iter(b'\n', consumed).count();
+            base.offset += carry as u64;
             buf.drain(..carry);
             own_from = own_to - carry;
         }
@@ -420,34 +555,42 @@ impl SecretScanner {
         Some(String::from_utf8_lossy(&out).into_owned())
     }
 
-    /// Find the secrets whose match starts inside `own` (offsets of `buf`).
+    /// Find the secrets whose match starts inside `own` (offsets of `buf`,
+    /// which starts at `base` in the file) and append those the budget
+    /// admits to `out`, in file order; the others are only counted.
     fn scan_buffer(
         &self,
         path: &str,
         buf: &[u8],
-        base_offset: u64,
-        base_line: usize,
+        base: Pos,
         own: Range<usize>,
-    ) -> Vec<SecretFinding> {
+        budget: &mut Budget,
+        out: &mut Vec<SecretFinding>,
+    ) {
         let kept = self.select(path, buf, own);
+        if kept.is_empty() {
+            return;
+        }
+        // Every kept secret is masked wherever it shows in a context line,
+        // also those dropped by the budget.
         let spans: Vec<(usize, usize)> = kept.values().map(|c| c.secret).collect();
-
-        let mut out = Vec::with_capacity(kept.len());
-        let mut line_cursor = (0usize, base_line);
+        let mut line_cursor = (0usize, base.line);
         for c in kept.values() {
             let Some(rule) = self.rules.get(c.rule) else {
                 continue;
             };
+            if !budget.admit(c.rule) {
+                continue;
+            }
             out.push(build_finding(
                 rule,
                 buf,
                 c.secret,
                 &spans,
                 &mut line_cursor,
-                base_offset,
+                base.offset,
             ));
         }
-        out
     }
 
     /// The secrets (rule and byte span) whose match starts inside `own`,
@@ -804,6 +947,15 @@ fn build_finding(
             first_cause: number == start_line,
             last_cause: number == end_line,
         });
+        if is_cause && number < end_line && number + 1 - start_line >= MAX_CAUSE_LINES {
+            // A secret of thousands of lines shows its first lines only:
+            // the last one shown closes the block and says it was cut.
+            if let Some(l) = lines.last_mut() {
+                l.last_cause = true;
+                l.truncated = true;
+            }
+            break;
+        }
         number += 1;
         if le >= buf.len() {
             break;

@@ -238,6 +238,11 @@ fn chunk_boundary_secret_found_once_with_right_line() {
         assert_eq!(f.len(), 1, "shift {shift}: {f:#?}");
         assert_eq!(f[0].start_line, expect_line, "shift {shift}");
         assert_eq!(f[0].offset, expect_off as u64, "shift {shift}");
+        assert_eq!(
+            f,
+            s.scan_unchunked("app/big.log", data.as_bytes()),
+            "shift {shift}"
+        );
         assert_eq!(f, s.scan("app/big.log", data.as_bytes()), "shift {shift}");
     }
 }
@@ -260,7 +265,7 @@ fn reader_equals_whole_buffer_on_many_secrets() {
         }
         i += 1;
     }
-    let whole = s.scan("app/x.py", data.as_bytes());
+    let whole = s.scan_unchunked("app/x.py", data.as_bytes());
     let streamed = s
         .scan_reader("app/x.py", std::io::Cursor::new(data.as_bytes()))
         .unwrap_or_default();
@@ -387,4 +392,191 @@ fn code_passing_an_attribute_is_not_a_password() {
     // A real value on the same shape of line is still found.
     let cfg = b"db_password=Xk9#mQ2vL7pRz4\n";
     assert_eq!(s.scan("app.conf", cfg).len(), 1);
+}
+
+/// `len` letters with no vowel, no `x` and no run of one letter, so no
+/// allow rule (placeholders, repeated characters) ever takes them.
+fn letters(seed: usize, len: usize) -> String {
+    const A: &[u8] = b"bcdfghjkmnpqrstvwz";
+    (0..len)
+        .map(|i| char::from(A[(seed + i * 5) % A.len()]))
+        .collect()
+}
+
+/// The built-in `github-pat` plus `n` custom rules `r0`.. that match
+/// `tk{i}q` and ten letters.
+fn scanner_with_rules(n: usize) -> SecretScanner {
+    let mut yaml = String::from("enable-builtin-rules: [github-pat]\nrules:\n");
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  - id: r{i}\n    category: Test\n    title: rule {i}\n    severity: HIGH\n    \
+             regex: '\\b(?P<secret>tk{i}q[a-z]{{10}})\\b'\n    keywords: [tk{i}q]\n"
+        ));
+    }
+    let cfg = Config::from_yaml(&yaml, "caps.yaml");
+    assert!(cfg.is_ok(), "{:?}", cfg.err());
+    let s = cfg.and_then(|c| SecretScanner::from_config(&c, Path::new("caps.yaml")));
+    assert!(s.is_ok(), "{:?}", s.err());
+    s.unwrap_or_default()
+}
+
+#[test]
+fn caps_keep_the_first_findings_in_file_order_and_count_the_rest() {
+    let s = scanner_with_rules(12);
+    let pad = format!("  # {}\n", "filler ".repeat(100));
+    let mut data = String::new();
+    let mut expected_lines = Vec::new();
+    let mut line = 0usize;
+    let mut push = |data: &mut String, rule: usize, keep: bool| {
+        line += 1;
+        if keep {
+            expected_lines.push(line);
+        }
+        data.push_str(&format!("v{line} = tk{rule}q{}\n", letters(line, 10)));
+        line += 1;
+        data.push_str(&pad);
+    };
+    // 300 matches of r0 first: the first 100 are kept (per-rule limit).
+    for i in 0..300 {
+        push(&mut data, 0, i < MAX_FINDINGS_PER_RULE);
+    }
+    // Then r1..r11 in turn, 150 each: 900 more fit the per-file limit.
+    let mut kept = MAX_FINDINGS_PER_RULE;
+    for _ in 0..150 {
+        for r in 1..12 {
+            push(&mut data, r, kept < MAX_FINDINGS_PER_FILE);
+            kept += 1;
+        }
+    }
+    let total = 300 + 150 * 11;
+    assert!(data.len() > CHUNK_LEN, "{} bytes", data.len());
+
+    let whole = s.scan_unchunked("app/creds.txt", data.as_bytes());
+    let streamed = s.scan_reader("app/creds.txt", data.as_bytes());
+    assert!(streamed.is_ok());
+    let streamed = streamed.unwrap_or_default();
+    let buffered = s.scan("app/creds.txt", data.as_bytes());
+    for out in [&whole, &streamed, &buffered] {
+        assert_eq!(out.findings.len(), MAX_FINDINGS_PER_FILE);
+        assert_eq!(out.dropped, (total - MAX_FINDINGS_PER_FILE) as u64);
+        let lines: Vec<usize> = out.iter().map(|f| f.start_line).collect();
+        assert_eq!(lines, expected_lines, "the first ones in file order");
+        let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
+        for f in out.iter() {
+            *per_rule.entry(f.rule_id.as_str()).or_default() += 1;
+        }
+        assert!(per_rule.values().all(|&n| n <= MAX_FINDINGS_PER_RULE));
+        assert_eq!(per_rule.get("r0"), Some(&MAX_FINDINGS_PER_RULE));
+    }
+    assert_eq!(whole, streamed);
+    assert_eq!(whole, buffered);
+}
+
+#[test]
+fn per_rule_cap_alone_counts_every_dropped_match() {
+    let s = SecretScanner::builtin();
+    let tok = gh();
+    // Three copies per line: each is a match of its own.
+    let mut data = String::new();
+    for i in 0..400 {
+        data.push_str(&format!("a{i}={tok} b={tok} c={tok}\n"));
+    }
+    let out = s.scan("app/tokens.env", data.as_bytes());
+    assert_eq!(out.findings.len(), MAX_FINDINGS_PER_RULE);
+    assert_eq!(out.dropped, 3 * 400 - MAX_FINDINGS_PER_RULE as u64);
+    assert_eq!(out.findings[99].start_line, 34);
+    // Below the caps nothing is dropped.
+    let few = s.scan(
+        "app/tokens.env",
+        data.get(..data.len() / 40).unwrap_or_default().as_bytes(),
+    );
+    assert_eq!(few.dropped, 0);
+    assert!(!few.is_empty() && few.len() < MAX_FINDINGS_PER_RULE);
+}
+
+#[test]
+fn one_huge_line_gives_bounded_findings_and_code_lines() {
+    let s = SecretScanner::builtin();
+    // 6 MiB: a 2 MiB line above, a 3 MiB line holding a token every
+    // 1000 bytes, a 1 MiB line below.
+    let tok = gh();
+    let mut data = "a".repeat(2 << 20);
+    data.push('\n');
+    let mut planted = 0u64;
+    let filler = "b".repeat(1000 - tok.len() - 2);
+    while data.len() < (5 << 20) {
+        data.push_str(&format!(" {tok};{filler}"));
+        planted += 1;
+    }
+    data.push('\n');
+    data.push_str(&"c".repeat(1 << 20));
+    for out in [
+        s.scan("app/min.js", data.as_bytes()),
+        s.scan_reader("app/min.js", data.as_bytes())
+            .unwrap_or_default(),
+    ] {
+        assert_eq!(out.findings.len(), MAX_FINDINGS_PER_RULE);
+        assert_eq!(out.dropped, planted - MAX_FINDINGS_PER_RULE as u64);
+        for f in &out {
+            assert_eq!(f.start_line, 2);
+            assert!(
+                f.match_line.len() <= MAX_SHOWN_LINE,
+                "{}",
+                f.match_line.len()
+            );
+            assert!(f.code.lines.len() <= 2 * CONTEXT_LINES + 1);
+            for l in &f.code.lines {
+                assert!(l.content.len() <= MAX_SHOWN_LINE && l.highlighted.len() <= MAX_SHOWN_LINE);
+                assert!(l.truncated);
+            }
+            assert!(f.match_line.contains(&"*".repeat(tok.len())));
+            assert!(!f.match_line.contains(&tok));
+        }
+        let json = serde_json::to_string(&out).unwrap_or_default();
+        assert!(
+            json.len() < 2000 * MAX_FINDINGS_PER_RULE,
+            "{} bytes",
+            json.len()
+        );
+    }
+}
+
+#[test]
+fn a_secret_of_thousands_of_lines_shows_its_first_lines_only() {
+    let s = SecretScanner::builtin();
+    let mut data = String::from("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n");
+    for i in 0..1500 {
+        data.push_str(&letters(i, 30));
+        data.push('\n');
+    }
+    data.push_str("-----END PGP PRIVATE KEY BLOCK-----\n");
+    let out = s.scan("root/key.asc", data.as_bytes());
+    assert_eq!(
+        out.len(),
+        1,
+        "{:?}",
+        out.iter().map(|f| &f.rule_id).collect::<Vec<_>>()
+    );
+    let f = &out[0];
+    assert!(f.end_line > f.start_line + MAX_CAUSE_LINES);
+    let causes = f.code.lines.iter().filter(|l| l.is_cause).count();
+    assert_eq!(causes, MAX_CAUSE_LINES);
+    let last = f.code.lines.last();
+    assert!(last.is_some_and(|l| l.last_cause && l.truncated));
+    assert_eq!(f.code.lines.iter().filter(|l| l.last_cause).count(), 1);
+}
+
+#[test]
+fn limit_warning_names_the_file_and_the_counts() {
+    assert_eq!(
+        limit_warning("app/creds.txt", 1000, 2_345_678),
+        "app/creds.txt: 1,000 secret findings shown, 2,345,678 more dropped (limit per file: 1,000)"
+    );
+    assert_eq!(
+        limit_warning("a.env", 100, 7),
+        "a.env: 100 secret findings shown, 7 more dropped (limit per rule: 100)"
+    );
+    assert_eq!(thousands(0), "0");
+    assert_eq!(thousands(999), "999");
+    assert_eq!(thousands(1_000_000), "1,000,000");
 }
