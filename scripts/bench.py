@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark customs against Trivy, side by side, in one run.
 
-    scripts/bench.py [--runs N] [SUITE ...]
+    scripts/bench.py [--runs N] [--image NAME] [--baseline OLD_CUSTOMS] [SUITE ...]
 
 Suites: inventory (issue: foundation), secret, config, vuln (when the database
 is built). Each suite runs customs and Trivy on the same input N times (default
@@ -246,6 +246,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--image", default="bookworm",
                     help="test image of scripts/test-images.sh: bookworm, bullseye or app")
+    ap.add_argument("--baseline", type=Path,
+                    help="an earlier customs binary, measured cold in the same run (before/after)")
     ap.add_argument("suites", nargs="*", default=["inventory", "secret", "config", "vuln"])
     a = ap.parse_args()
     customs = customs_bin()
@@ -306,6 +308,12 @@ def main():
             t = series([trivy, "image", "--input", image, "--scanners", "vuln", "--format", "json"] + trivy_common,
                        a.runs, env=tenv)
             row("vuln", c, t, w)
+            if a.baseline:
+                b = series([a.baseline, "-q", "image", "--input", image, "--scanners", "vuln", "--db", db,
+                            "--format", "json", "--cache-dir", cold], a.runs, prepare=wipe)
+                row("vuln base", b, t)
+                print(f"{'':<12} verification cost (cold): time x{c[0]/b[0]:5.3f}  mem x{c[1]/b[1]:5.3f}"
+                      f" ({a.baseline} -> this build)", flush=True)
         else:
             raise SystemExit(f"unknown suite {suite}")
 

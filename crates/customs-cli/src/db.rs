@@ -144,7 +144,10 @@ fn print_build(out: &mut dyn Write, r: &customs_vulndb::BuildReport) -> std::io:
         )?;
     }
     for s in r.skipped.iter().take(20) {
-        eprintln!("skipped: {}", customs_report::escape_control(&s.to_string()));
+        eprintln!(
+            "skipped: {}",
+            customs_report::escape_control(&s.to_string())
+        );
     }
     Ok(())
 }

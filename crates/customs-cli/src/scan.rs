@@ -85,6 +85,10 @@ fn options(g: &GlobalArgs, a: &ScanArgs, sc: &Scanners, lockfiles: bool) -> Resu
         hardening_files: sc
             .hardening
             .then_some(customs_misconfig::hardening_wanted as fn(&str) -> bool),
+        hardening_entries: sc.hardening.then_some(customs_inventory::EntryFilter {
+            keep: hardening_keeps,
+            version: customs_misconfig::HARDENING_KEEPS_VERSION,
+        }),
         include_os_owned: a.include_os_owned,
         cache_dir: (!a.no_cache).then(|| cache_dir(g)),
         today_unix_secs: None,
@@ -241,7 +245,7 @@ pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
             diff_ids: img.layers.iter().map(|l| l.diff_id.clone()).collect(),
             repo_tags: img.repo_tags.clone(),
             repo_digests: img.repo_digests.clone(),
-            image_config: serde_json::from_slice(&img.config_raw).ok(),
+            image_config: image_config_json(&img),
             layers: img
                 .layers
                 .iter()
@@ -370,7 +374,10 @@ pub fn config(_g: &GlobalArgs, a: &ConfigArgs) -> Result<i32> {
             Ok(fr) => report.results.push(retype(&fr)?),
             Err(e) => {
                 errors += 1;
-                eprintln!("customs: error: {e}");
+                eprintln!(
+                    "customs: error: {}",
+                    customs_report::escape_control(&e.to_string())
+                );
             }
         }
     }
@@ -417,24 +424,47 @@ fn package_results(report: &mut Report, inv: &Inventory, with_packages: bool) {
     }
 }
 
+/// The config for `Metadata.ImageConfig`, keeping what a crafted config lets
+/// us keep, and saying what was left out.
+fn image_config_json(img: &customs_image::Image) -> Option<serde_json::Value> {
+    let (v, dropped) = customs_image::config::config_json(&img.config_raw);
+    for d in &dropped {
+        tracing::warn!(
+            "{}: image config: {d}; left out of Metadata.ImageConfig",
+            img.path.display()
+        );
+    }
+    v
+}
+
 /// One secret result per file. Image paths are absolute (`/app/.env`), as
 /// Trivy writes them; directory scans keep paths relative to the root.
 fn secret_results(report: &mut Report, inv: &Inventory, absolute: bool) {
-    let mut by_path: BTreeMap<&str, Vec<SecretFinding>> = BTreeMap::new();
+    // Per file: the findings, and the matches the scanner's limits dropped.
+    let mut by_path: BTreeMap<&str, (Vec<SecretFinding>, u64)> = BTreeMap::new();
     for s in &inv.secrets {
+        let entry = by_path.entry(s.path.as_str()).or_default();
+        entry.1 += s.dropped;
         match retype::<_, SecretFinding>(&s.finding) {
-            Ok(f) => by_path.entry(s.path.as_str()).or_default().push(f),
+            Ok(f) => entry.0.push(f),
             Err(e) => tracing::warn!("{}: {e}", s.path),
         }
     }
-    for (path, secrets) in by_path {
+    for (path, (secrets, dropped)) in by_path {
         let target = if absolute && !path.starts_with('/') {
             format!("/{path}")
         } else {
             path.to_string()
         };
+        if dropped > 0 {
+            tracing::warn!(
+                "{}",
+                customs_secret::limit_warning(&target, secrets.len(), dropped)
+            );
+        }
         let mut r = ScanResult::new(target, class::SECRET, "text");
         r.secrets = secrets;
+        r.secrets_dropped = dropped;
         report.results.push(r);
     }
 }
@@ -473,6 +503,7 @@ fn image_config_secrets(
     }
     if !found.is_empty() {
         let mut r = ScanResult::new("image config", class::SECRET, "image-config");
+        r.secrets_dropped = found.dropped;
         for f in found {
             r.secrets.push(retype(&f)?);
         }
@@ -535,6 +566,25 @@ fn mask_strings(v: &mut serde_json::Value, sc: &customs_secret::SecretScanner) {
     }
 }
 
+/// The walker's entry kind as the hardening checks name it.
+fn fs_kind(k: customs_image::walk::EntryKind) -> customs_misconfig::EntryKind {
+    use customs_image::walk::EntryKind as W;
+    use customs_misconfig::EntryKind as K;
+    match k {
+        W::File => K::File,
+        W::Dir => K::Dir,
+        W::Symlink => K::Symlink,
+        W::Hardlink => K::Hardlink,
+        W::Other => K::Other,
+    }
+}
+
+/// Whether a hardening check looks at this entry (see
+/// `customs_misconfig::hardening_keeps`).
+fn hardening_keeps(path: &str, kind: customs_image::walk::EntryKind, mode: u32) -> bool {
+    customs_misconfig::hardening_keeps(path, fs_kind(kind), mode)
+}
+
 fn hardening_result(
     report: &mut Report,
     inv: &Inventory,
@@ -543,19 +593,13 @@ fn hardening_result(
     entrypoint: Option<Vec<String>>,
     cmd: Option<Vec<String>>,
 ) -> Result<()> {
-    use customs_misconfig::{EntryKind as K, FsEntry, FsSnapshot, HardeningOptions};
+    use customs_misconfig::{FsEntry, FsSnapshot, HardeningOptions};
     let entries = inv
         .files
         .iter()
         .map(|(f, _)| FsEntry {
             path: f.path.clone(),
-            kind: match f.kind {
-                customs_image::walk::EntryKind::File => K::File,
-                customs_image::walk::EntryKind::Dir => K::Dir,
-                customs_image::walk::EntryKind::Symlink => K::Symlink,
-                customs_image::walk::EntryKind::Hardlink => K::Hardlink,
-                customs_image::walk::EntryKind::Other => K::Other,
-            },
+            kind: fs_kind(f.kind),
             mode: f.mode,
             uid: f.uid,
             gid: f.gid,

@@ -174,7 +174,7 @@ fn expect_err(r: Result<Vec<String>, String>, needle: &str) -> String {
 fn genuine_images_open_and_verify() {
     let d = tmp();
     let l = layer(&[("etc/os-release", b"ID=alpine\n")]);
-    docker_dir(&d.path().join("docker"), &[l.clone()], None);
+    docker_dir(&d.path().join("docker"), std::slice::from_ref(&l), None);
     oci_dir(&d.path().join("oci"), &[l]);
     for sub in ["docker", "oci"] {
         assert_eq!(
@@ -228,7 +228,7 @@ fn symlinked_config_layer_and_blob_are_refused() {
     let outside = d.path().join("outside.tar");
     write(&outside, &l);
     let img = d.path().join("docker");
-    docker_dir(&img, &[l.clone()], None);
+    docker_dir(&img, std::slice::from_ref(&l), None);
     let lt = img.join("l0/layer.tar");
     std::fs::remove_file(&lt).unwrap_or_else(|e| panic!("{e}"));
     std::os::unix::fs::symlink(&outside, &lt).unwrap_or_else(|e| panic!("{e}"));
@@ -236,7 +236,7 @@ fn symlinked_config_layer_and_blob_are_refused() {
 
     // docker dir: the layer's directory a symlink.
     let img2 = d.path().join("docker2");
-    docker_dir(&img2, &[l.clone()], None);
+    docker_dir(&img2, std::slice::from_ref(&l), None);
     std::fs::remove_dir_all(img2.join("l0")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(d.path().join("elsewhere")).unwrap_or_else(|e| panic!("{e}"));
     write(&d.path().join("elsewhere/layer.tar"), &l);
@@ -246,7 +246,7 @@ fn symlinked_config_layer_and_blob_are_refused() {
 
     // docker dir: the config a symlink to a host file.
     let img3 = d.path().join("docker3");
-    let cfg = docker_dir(&img3, &[l.clone()], None);
+    let cfg = docker_dir(&img3, std::slice::from_ref(&l), None);
     let host = d.path().join("host.json");
     std::fs::rename(img3.join(&cfg), &host).unwrap_or_else(|e| panic!("{e}"));
     std::os::unix::fs::symlink(&host, img3.join(&cfg)).unwrap_or_else(|e| panic!("{e}"));
@@ -313,7 +313,7 @@ fn oci_blobs_must_match_their_digests() {
     let l = layer(&[("a", b"x")]);
     // Config tampered with: a different user, same name.
     let oci = d.path().join("oci");
-    let (cfg, layers) = oci_dir(&oci, &[l.clone()]);
+    let (cfg, layers) = oci_dir(&oci, std::slice::from_ref(&l));
     let p = oci
         .join("blobs/sha256")
         .join(cfg.trim_start_matches("sha256:"));
@@ -326,7 +326,7 @@ fn oci_blobs_must_match_their_digests() {
     // A layer blob replaced by another gzip of the same tar: the diff ID
     // still matches, the blob digest does not.
     let oci2 = d.path().join("oci2");
-    let (_, layers2) = oci_dir(&oci2, &[l.clone()]);
+    let (_, layers2) = oci_dir(&oci2, std::slice::from_ref(&l));
     let p = oci2
         .join("blobs/sha256")
         .join(layers2[0].trim_start_matches("sha256:"));
@@ -370,7 +370,7 @@ fn data_hidden_after_the_end_of_the_tar_is_hashed_and_bounded() {
     let genuine = sha(&l);
     l.extend_from_slice(b"hidden");
     let img = d.path().join("docker");
-    docker_dir(&img, &[l.clone()], Some(vec![genuine]));
+    docker_dir(&img, std::slice::from_ref(&l), Some(vec![genuine]));
     expect_err(scan(&img), "does not match its digest");
 
     let mut big = layer(&[("a", b"x")]);

@@ -6,11 +6,17 @@ use customs_image::walk::{read_error, Entry, EntryKind, Event};
 use customs_model::Package;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{BufReader, Read};
 
-/// Files larger than this are never buffered for a parser (package databases,
-/// lockfiles and metadata are far smaller); they are reported and skipped.
+/// Files larger than this are never buffered for a parser. Package databases
+/// over it are parsed as streams (apk, dpkg) or read straight into SQLite
+/// (rpm); any other wanted file over its limit fails the scan, since
+/// skipping it would change the findings.
 const MAX_DOC: u64 = 64 << 20;
+/// OS release files (`etc/os-release`...) are a few hundred bytes.
+const MAX_RELEASE: u64 = 1 << 20;
+/// An RPM SQLite database is read whole into SQLite's memory.
+const MAX_RPMDB: u64 = 256 << 20;
 /// Executables larger than this are not searched for build info.
 const MAX_BINARY: u64 = 256 << 20;
 
@@ -27,6 +33,59 @@ pub struct FileMeta {
     pub link_target: Option<String>,
 }
 
+/// Which entries the hardening checks look at: `keep(path, kind, mode)`
+/// says whether an entry's metadata is kept; `version` changes whenever the
+/// answer can change (it is part of the cache key).
+#[derive(Clone, Copy)]
+pub struct EntryFilter {
+    pub keep: fn(&str, EntryKind, u32) -> bool,
+    pub version: &'static str,
+}
+
+/// 128-bit hashes of the paths of entries whose metadata was not kept: a
+/// kept entry of a lower layer that an upper layer replaces by an entry no
+/// check looks at (`chmod u-s` in a later `RUN`) is hidden by it. 16 bytes
+/// per entry, serialized as one hex string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathHashes(pub Vec<[u8; 16]>);
+
+/// The hash [`PathHashes`] holds: the first 16 bytes of SHA-256 (a
+/// collision cannot be forced to hide an entry).
+pub fn path_hash(path: &str) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(path.as_bytes());
+    let mut h = [0u8; 16];
+    h.copy_from_slice(&d[..16]);
+    h
+}
+
+impl Serialize for PathHashes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0.as_flattened()))
+    }
+}
+
+impl<'de> Deserialize<'de> for PathHashes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bytes = hex::decode(&s).map_err(serde::de::Error::custom)?;
+        if bytes.len() % 16 != 0 {
+            return Err(serde::de::Error::custom(
+                "path hashes: not a multiple of 16 bytes",
+            ));
+        }
+        let hashes = bytes
+            .chunks_exact(16)
+            .map(|c| {
+                let mut h = [0u8; 16];
+                h.copy_from_slice(c);
+                h
+            })
+            .collect();
+        Ok(PathHashes(hashes))
+    }
+}
+
 /// Language packages read from one file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AppFile {
@@ -39,6 +98,14 @@ pub struct AppFile {
 pub struct FileSecret {
     pub path: String,
     pub finding: customs_secret::SecretFinding,
+    /// Matches of this file beyond the scanner's limits, counted but not
+    /// reported; set on the file's first finding only (0 on the others).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// Everything the analyzers learned from one layer.
@@ -48,8 +115,17 @@ pub struct LayerResult {
     pub whiteouts: Vec<String>,
     /// Directories whose lower contents this layer hides (`.wh..wh..opq`).
     pub opaque: Vec<String>,
-    /// Every entry's metadata (only when the hardening scanner runs).
+    /// The metadata of the entries the hardening checks look at (every
+    /// entry without an [`EntryFilter`]; only when the hardening scanner runs).
     pub files: Vec<FileMeta>,
+    /// The paths of the other entries, as hashes.
+    #[serde(default, skip_serializing_if = "PathHashes::is_empty")]
+    pub shadows: PathHashes,
+    /// Index of `files` by path (the latest entry), while the layer is read:
+    /// a later entry of the same path in the same layer is kept whatever
+    /// the filter says, so that it replaces the earlier one.
+    #[serde(skip)]
+    kept_index: std::collections::HashMap<String, usize>,
     /// OS release files: path → contents.
     pub release_files: BTreeMap<String, Vec<u8>>,
     /// Package databases: path → packages read from it.
@@ -80,13 +156,21 @@ pub struct Analyzers<'a> {
     pub keep_files: bool,
     /// Other files whose contents the caller wants (hardening).
     pub extra_wanted: Option<fn(&str) -> bool>,
+    /// With `keep_files`: which entries' metadata to keep (all when `None`).
+    pub keep_entry: Option<EntryFilter>,
+}
+
+impl PathHashes {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Analyzers<'_> {
     /// A fingerprint of what runs, part of the cache key.
     pub fn fingerprint(&self, secret_fingerprint: &str) -> String {
         format!(
-            "os={} installed={} lockfiles={} secrets={} files={} extra={}",
+            "os={} installed={} lockfiles={} secrets={} files={} extra={} entries={}",
             self.os,
             self.installed,
             self.lockfiles,
@@ -96,7 +180,8 @@ impl Analyzers<'_> {
                 "off"
             },
             self.keep_files,
-            self.extra_wanted.is_some()
+            self.extra_wanted.is_some(),
+            self.keep_entry.map_or("all", |f| f.version)
         )
     }
 
@@ -112,6 +197,23 @@ impl Analyzers<'_> {
         };
         keep.then_some(a)
     }
+}
+
+/// The largest size a wanted file may have, and what it is (for the error).
+fn doc_limit(os_kind: Option<customs_ospkg::FileKind>, lang: bool) -> (u64, &'static str) {
+    match os_kind {
+        Some(k) if k.is_release_file() && !lang => (MAX_RELEASE, "an OS release file"),
+        Some(_) => (MAX_DOC, "a buffered package database"),
+        None if lang => (MAX_DOC, "a lockfile or package manifest"),
+        None => (MAX_DOC, "a file the hardening checks read"),
+    }
+}
+
+fn too_large(path: &str, size: u64, limit: u64, what: &str) -> String {
+    format!(
+        "{path}: {size} bytes, over the {} MiB limit for {what}; the file cannot be analyzed",
+        limit >> 20
+    )
 }
 
 fn read_all(r: &mut dyn Read, path: &str, size: u64) -> Result<Vec<u8>, String> {
@@ -135,15 +237,7 @@ impl LayerResult {
 
     fn entry(&mut self, an: &Analyzers<'_>, e: &Entry<'_>, r: &mut dyn Read) -> Result<(), String> {
         if an.keep_files {
-            self.files.push(FileMeta {
-                path: e.path.to_string(),
-                kind: e.kind,
-                mode: e.mode,
-                uid: e.uid,
-                gid: e.gid,
-                size: e.size,
-                link_target: e.link_target.map(str::to_string),
-            });
+            self.keep_meta(an, e);
         }
         if e.kind != EntryKind::File {
             return Ok(());
@@ -158,11 +252,17 @@ impl LayerResult {
         let extra = an.extra_wanted.is_some_and(|f| f(path));
         let want_doc = os_kind.is_some() || lang.is_some() || extra;
         if want_doc && e.size > MAX_DOC {
-            self.warnings.push(format!(
-                "{path}: {} bytes, too large to analyze; skipped",
-                e.size
-            ));
-            return Ok(());
+            if let Some(k) = os_kind.filter(|_| lang.is_none() && !extra) {
+                if self.stream_db(an, path, k, e.size, r)? {
+                    return Ok(());
+                }
+            }
+        }
+        if want_doc {
+            let (limit, what) = doc_limit(os_kind, lang.is_some());
+            if e.size > limit {
+                return Err(too_large(path, e.size, limit, what));
+            }
         }
         let mut data: Option<Vec<u8>> = None;
         if want_doc {
@@ -206,7 +306,7 @@ impl LayerResult {
 
         if let Some(d) = &data {
             if let Some(k) = os_kind {
-                self.os_file(path, k, d);
+                self.os_file(path, k, d)?;
             }
             if let Some(a) = lang {
                 match customs_lang::parse(&a, path, d) {
@@ -243,32 +343,113 @@ impl LayerResult {
         Ok(())
     }
 
-    fn push_secrets(&mut self, path: &str, found: Vec<customs_secret::SecretFinding>) {
+    fn push_secrets(&mut self, path: &str, found: customs_secret::ScanOutcome) {
+        let mut dropped = found.dropped;
         self.secrets
-            .extend(found.into_iter().map(|finding| FileSecret {
+            .extend(found.findings.into_iter().map(|finding| FileSecret {
                 path: path.to_string(),
                 finding,
+                dropped: std::mem::take(&mut dropped),
             }));
     }
 
-    fn os_file(&mut self, path: &str, kind: customs_ospkg::FileKind, d: &[u8]) {
+    /// Keep an entry's metadata for hardening, or only its path's hash when
+    /// no check looks at it.
+    fn keep_meta(&mut self, an: &Analyzers<'_>, e: &Entry<'_>) {
+        let keep = an
+            .keep_entry
+            .is_none_or(|f| (f.keep)(e.path, e.kind, e.mode))
+            || self.kept_index.contains_key(e.path);
+        if !keep {
+            self.shadows.0.push(path_hash(e.path));
+            return;
+        }
+        if an.keep_entry.is_some() {
+            self.kept_index.insert(e.path.to_string(), self.files.len());
+        }
+        self.files.push(FileMeta {
+            path: e.path.to_string(),
+            kind: e.kind,
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            size: e.size,
+            link_target: e.link_target.map(str::to_string),
+        });
+    }
+
+    /// A package database over [`MAX_DOC`], parsed without buffering it:
+    /// apk and dpkg as streams of lines (bounded per line and stanza), the
+    /// RPM SQLite database read straight into SQLite up to [`MAX_RPMDB`].
+    /// Returns false for a kind that is not a package database.
+    fn stream_db(
+        &mut self,
+        an: &Analyzers<'_>,
+        path: &str,
+        kind: customs_ospkg::FileKind,
+        size: u64,
+        r: &mut dyn Read,
+    ) -> Result<bool, String> {
         use customs_ospkg::FileKind as K;
+        let limits = customs_ospkg::StreamLimits::default();
+        const BUF: usize = 256 << 10;
+        let parsed = match kind {
+            K::ApkInstalled => {
+                customs_ospkg::read_apk_installed(path, BufReader::with_capacity(BUF, r), &limits)
+            }
+            K::DpkgStatus | K::DpkgStatusD => {
+                customs_ospkg::read_dpkg_status(path, BufReader::with_capacity(BUF, r), &limits)
+            }
+            K::RpmSqlite => {
+                if size > MAX_RPMDB {
+                    return Err(too_large(path, size, MAX_RPMDB, "an RPM database"));
+                }
+                match customs_ospkg::read_rpmdb_sqlite(path, &mut *r, size) {
+                    Ok(p) => Ok(p),
+                    // Not a database: a warning, as for a buffered one.
+                    Err(e) => {
+                        self.warnings.push(e.to_string());
+                        return Ok(true);
+                    }
+                }
+            }
+            _ => return Ok(false),
+        };
+        let p = parsed.map_err(|e| e.to_string())?;
+        if an.secrets.is_some_and(|sc| !sc.skip_path(path)) {
+            self.warnings.push(format!(
+                "{path}: {size} bytes, parsed as a stream; not scanned for secrets"
+            ));
+        }
+        self.warnings.extend(p.warnings);
+        self.pkg_dbs.insert(path.to_string(), p.packages);
+        Ok(true)
+    }
+
+    /// A buffered OS file. The stanza databases go through the streaming
+    /// parser (over the buffer) so that the same line and stanza limits
+    /// apply whatever the file's size.
+    fn os_file(
+        &mut self,
+        path: &str,
+        kind: customs_ospkg::FileKind,
+        d: &[u8],
+    ) -> Result<(), String> {
+        use customs_ospkg::FileKind as K;
+        let limits = customs_ospkg::StreamLimits::default();
         match kind {
             k if k.is_release_file() => {
                 self.release_files.insert(path.to_string(), d.to_vec());
             }
             K::ApkInstalled => {
-                let p = customs_ospkg::parse_apk_installed(path, d);
+                let p = customs_ospkg::read_apk_installed(path, d, &limits)
+                    .map_err(|e| e.to_string())?;
                 self.warnings.extend(p.warnings);
                 self.pkg_dbs.insert(path.to_string(), p.packages);
             }
-            K::DpkgStatus => {
-                let p = customs_ospkg::parse_dpkg_status(path, d);
-                self.warnings.extend(p.warnings);
-                self.pkg_dbs.insert(path.to_string(), p.packages);
-            }
-            K::DpkgStatusD => {
-                let p = customs_ospkg::parse_dpkg_status_d(&[(path, d)]);
+            K::DpkgStatus | K::DpkgStatusD => {
+                let p =
+                    customs_ospkg::read_dpkg_status(path, d, &limits).map_err(|e| e.to_string())?;
                 self.warnings.extend(p.warnings);
                 self.pkg_dbs.insert(path.to_string(), p.packages);
             }
@@ -291,6 +472,7 @@ impl LayerResult {
             },
             _ => {}
         }
+        Ok(())
     }
 }
 

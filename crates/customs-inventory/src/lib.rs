@@ -17,7 +17,7 @@ pub mod layer;
 use customs_image::walk::{walk_dir, walk_tar};
 use customs_image::{Image, ImageError};
 use customs_model::{LayerRef, OsInfo, Package};
-pub use layer::{AppFile, FileMeta, FileSecret, LayerResult};
+pub use layer::{path_hash, AppFile, EntryFilter, FileMeta, FileSecret, LayerResult, PathHashes};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -42,6 +42,9 @@ pub struct Options {
     pub secret_fingerprint: String,
     /// Keep the final filesystem's metadata and these files' contents.
     pub hardening_files: Option<fn(&str) -> bool>,
+    /// With `hardening_files`: the entries whose metadata hardening needs
+    /// (every entry when `None`); the others cost a 16-byte hash each.
+    pub hardening_entries: Option<layer::EntryFilter>,
     /// Report language packages in files that OS packages installed too.
     pub include_os_owned: bool,
     /// The per-layer cache; `None` disables it.
@@ -75,8 +78,10 @@ pub struct Inventory {
     pub os_packages: Vec<Package>,
     pub applications: Vec<Application>,
     pub secrets: Vec<FileSecret>,
-    /// The final filesystem (when hardening asked for it).
-    pub files: Vec<(FileMeta, LayerRef)>,
+    /// The final filesystem (when hardening asked for it): the entries
+    /// `hardening_entries` keeps, each with the index of its layer in the
+    /// image's layer list (the merge input).
+    pub files: Vec<(FileMeta, u32)>,
     pub extra_files: BTreeMap<String, Vec<u8>>,
     pub warnings: Vec<String>,
     pub stats: Stats,
@@ -91,6 +96,7 @@ impl Options {
             secrets: self.secrets.as_ref(),
             keep_files: self.hardening_files.is_some(),
             extra_wanted: self.hardening_files,
+            keep_entry: self.hardening_entries,
         }
     }
 }
@@ -447,14 +453,41 @@ pub fn merge(layers: &[(LayerRef, LayerResult)], opts: &Options) -> Inventory {
         }
     }
 
-    // The final filesystem, for hardening.
+    // The final filesystem, for hardening: the kept entries that survive
+    // the whiteouts and are not replaced in an upper layer by an entry no
+    // check looks at (known by its path hash only).
     if opts.hardening_files.is_some() {
         let files = overlay(layers, |r| {
             r.files.iter().map(|f| (f.path.as_str(), f)).collect()
         });
+        let lowest = files
+            .values()
+            .map(|(i, _)| *i)
+            .min()
+            .unwrap_or(layers.len());
+        let shadows: Vec<Vec<[u8; 16]>> = layers
+            .iter()
+            .enumerate()
+            .map(|(j, (_, r))| {
+                let mut v = if j > lowest {
+                    r.shadows.0.clone()
+                } else {
+                    Vec::new()
+                };
+                v.sort_unstable();
+                v
+            })
+            .collect();
         inv.files = files
-            .into_values()
-            .map(|(i, f)| (f.clone(), layers[i].0.clone()))
+            .into_iter()
+            .filter(|(path, (i, _))| {
+                let h = layer::path_hash(path);
+                !shadows
+                    .iter()
+                    .skip(i + 1)
+                    .any(|s| s.binary_search(&h).is_ok())
+            })
+            .map(|(_, (i, f))| (f.clone(), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
         let extra = overlay(layers, |r| {
             r.extra_files.iter().map(|(k, v)| (k.as_str(), v)).collect()

@@ -164,6 +164,7 @@ fn secrets_in_several_layers_are_reported_once_with_the_first_layer() {
     let mk = |p: &str| FileSecret {
         path: p.to_string(),
         finding: finding[0].clone(),
+        dropped: 0,
     };
     let mut l1 = LayerResult::default();
     l1.secrets.push(mk("app/.env"));
@@ -197,7 +198,7 @@ fn final_file_view_for_hardening() {
     let inv = merge(&[(lr("sha256:1"), l1), (lr("sha256:2"), l2)], &o);
     assert_eq!(inv.files.len(), 1);
     assert_eq!(inv.files[0].0.mode, 0o755);
-    assert_eq!(inv.files[0].1.diff_id, "sha256:2");
+    assert_eq!(inv.files[0].1, 1, "the upper layer");
 }
 
 fn shared(p: &str) -> String {

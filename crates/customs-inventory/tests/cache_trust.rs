@@ -6,7 +6,6 @@
 use customs_image::Image;
 use customs_inventory::{analyze_image, Options};
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 fn shared(p: &str) -> String {

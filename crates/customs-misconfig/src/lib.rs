@@ -35,7 +35,10 @@ mod vars;
 
 use std::path::{Path, PathBuf};
 
-pub use checks::hardening::{hardening_wanted, EntryKind, FsEntry, FsSnapshot, HardeningOptions};
+pub use checks::hardening::{
+    hardening_keeps, hardening_wanted, EntryKind, FsEntry, FsSnapshot, HardeningOptions,
+    HARDENING_KEEPS_VERSION,
+};
 pub use checks::image_config::{HistoryEntry, ImageConfigInput, ImageConfigOptions};
 pub use checks::DockerfileContext;
 pub use error::{ConfigError, ParseError};

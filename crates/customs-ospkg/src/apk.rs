@@ -4,9 +4,11 @@
 //! separated by blank lines, and no maintained crate parses it.
 //! See <https://wiki.alpinelinux.org/wiki/Apk_spec>.
 
-use crate::Parsed;
+use crate::stream::{LineSink, StreamLimits};
+use crate::{OsPkgError, Parsed};
 use customs_model::Package;
 use std::collections::{BTreeSet, HashMap};
+use std::io::BufRead;
 use tracing::warn;
 
 /// A stanza being read, with its raw dependency and provide tokens.
@@ -128,28 +130,95 @@ impl Stanza {
 /// assert_eq!(bb.depends_on, vec!["musl@1.1.22-r3"]);
 /// ```
 pub fn parse_apk_installed(path: &str, data: &[u8]) -> Parsed {
-    let text = String::from_utf8_lossy(data);
-    let mut raw: Vec<(Package, Vec<String>, Vec<String>)> = Vec::new();
-    let mut warnings = Vec::new();
-    let mut cur = Stanza {
-        line: 1,
-        ..Default::default()
-    };
-    for (idx, line) in text.lines().enumerate() {
-        let lineno = idx + 1;
+    let mut p = ApkParser::new(path);
+    crate::stream::feed_slice(data, &mut p);
+    p.finish()
+}
+
+/// [`parse_apk_installed`] over a stream: one line in memory at a time, the
+/// same parser, the same packages and warnings. A line or a stanza over
+/// `limits` is an error ([`OsPkgError::TooLong`]) naming the file and line.
+///
+/// ```
+/// let db: &[u8] = b"P:musl\nV:1.1.22-r3\n\nP:busybox\nV:1.30.1-r3\n";
+/// let limits = customs_ospkg::StreamLimits::default();
+/// let parsed = customs_ospkg::read_apk_installed("lib/apk/db/installed", db, &limits).unwrap();
+/// assert_eq!(parsed, customs_ospkg::parse_apk_installed("lib/apk/db/installed", db));
+/// ```
+pub fn read_apk_installed<R: BufRead>(
+    path: &str,
+    r: R,
+    limits: &StreamLimits,
+) -> Result<Parsed, OsPkgError> {
+    let mut p = ApkParser::new(path);
+    crate::stream::feed_reader(path, r, limits, &mut p)?;
+    Ok(p.finish())
+}
+
+/// The apk parser, fed line by line.
+struct ApkParser<'a> {
+    path: &'a str,
+    raw: Vec<(Package, Vec<String>, Vec<String>)>,
+    warnings: Vec<String>,
+    dropped: usize,
+    cur: Stanza,
+    /// Bytes of the current stanza.
+    cur_bytes: usize,
+    budget: Option<crate::stream::Budget>,
+    error: Option<OsPkgError>,
+}
+
+impl<'a> ApkParser<'a> {
+    fn new(path: &'a str) -> Self {
+        ApkParser {
+            path,
+            raw: Vec::new(),
+            warnings: Vec::new(),
+            dropped: 0,
+            cur: Stanza {
+                line: 1,
+                ..Default::default()
+            },
+            cur_bytes: 0,
+            budget: None,
+            error: None,
+        }
+    }
+}
+
+impl LineSink for ApkParser<'_> {
+    fn set_budget(&mut self, budget: crate::stream::Budget) {
+        self.budget = Some(budget);
+    }
+
+    fn failed(&mut self) -> Option<OsPkgError> {
+        self.error.take()
+    }
+
+    fn line(&mut self, lineno: usize, line: &str) {
+        let cur = &mut self.cur;
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
-            let done = std::mem::take(&mut cur);
-            done.finish(path, &mut raw, &mut warnings);
-            cur.line = lineno + 1;
-            continue;
+            let done = std::mem::take(cur);
+            let (start, before) = (done.line, self.raw.len());
+            done.finish(self.path, &mut self.raw, &mut self.warnings);
+            crate::stream::cap_warnings(&mut self.warnings, &mut self.dropped);
+            if let Some(b) = self.budget.as_mut().filter(|_| self.raw.len() > before) {
+                if let Err(e) = b.spend(self.path, start, self.cur_bytes) {
+                    self.error = Some(e);
+                }
+            }
+            self.cur_bytes = 0;
+            self.cur.line = lineno + 1;
+            return;
         }
+        self.cur_bytes = self.cur_bytes.saturating_add(line.len() + 1);
         if !cur.seen_any {
             cur.line = lineno;
             cur.seen_any = true;
         }
         let Some((key, value)) = line.split_once(':') else {
-            continue;
+            return;
         };
         let value = value.trim();
         match key {
@@ -180,38 +249,55 @@ pub fn parse_apk_installed(path: &str, data: &[u8]) -> Parsed {
             _ => {}
         }
     }
-    cur.finish(path, &mut raw, &mut warnings);
+}
 
-    // Resolve dependencies: package names and provides → package IDs.
-    let mut providers: HashMap<&str, &str> = HashMap::new();
-    for (pkg, _, provides) in &raw {
-        providers.insert(pkg.name.as_str(), pkg.id.as_str());
-        for p in provides {
-            providers.entry(dep_name(p)).or_insert(pkg.id.as_str());
+impl ApkParser<'_> {
+    fn finish(self) -> Parsed {
+        let ApkParser {
+            path,
+            mut raw,
+            mut warnings,
+            mut dropped,
+            cur,
+            ..
+        } = self;
+        cur.finish(path, &mut raw, &mut warnings);
+        crate::stream::cap_warnings(&mut warnings, &mut dropped);
+        crate::stream::dropped_warnings(path, &mut warnings, dropped);
+        raw.shrink_to_fit();
+
+        // Resolve dependencies: package names and provides → package IDs.
+        let mut providers: HashMap<&str, &str> = HashMap::new();
+        for (pkg, _, provides) in &raw {
+            providers.insert(pkg.name.as_str(), pkg.id.as_str());
+            for p in provides {
+                providers.entry(dep_name(p)).or_insert(pkg.id.as_str());
+            }
         }
+        let resolved: Vec<Vec<String>> = raw
+            .iter()
+            .map(|(pkg, depends, _)| {
+                let set: BTreeSet<String> = depends
+                    .iter()
+                    .filter(|d| !d.starts_with('!'))
+                    .filter_map(|d| providers.get(dep_name(d)))
+                    .filter(|id| **id != pkg.id)
+                    .map(|id| id.to_string())
+                    .collect();
+                set.into_iter().collect()
+            })
+            .collect();
+        drop(providers);
+        let packages = raw
+            .into_iter()
+            .zip(resolved)
+            .map(|((mut pkg, _, _), deps)| {
+                pkg.depends_on = deps;
+                pkg
+            })
+            .collect();
+        Parsed { packages, warnings }
     }
-    let resolved: Vec<Vec<String>> = raw
-        .iter()
-        .map(|(pkg, depends, _)| {
-            let set: BTreeSet<String> = depends
-                .iter()
-                .filter(|d| !d.starts_with('!'))
-                .filter_map(|d| providers.get(dep_name(d)))
-                .filter(|id| **id != pkg.id)
-                .map(|id| id.to_string())
-                .collect();
-            set.into_iter().collect()
-        })
-        .collect();
-    let packages = raw
-        .into_iter()
-        .zip(resolved)
-        .map(|((mut pkg, _, _), deps)| {
-            pkg.depends_on = deps;
-            pkg
-        })
-        .collect();
-    Parsed { packages, warnings }
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! the crates that read it either pull a large dependency tree or do not keep
 //! line numbers for warnings. Versions are split as deb-version(7) says.
 
-use crate::Parsed;
+use crate::stream::{LineSink, StreamLimits};
+use crate::{OsPkgError, Parsed};
 use customs_model::Package;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::BufRead;
 use tracing::warn;
 
 /// A Debian version split into its parts: `[epoch:]upstream[-revision]`.
@@ -99,20 +101,93 @@ impl Stanza {
     }
 }
 
-/// Split a control file into stanzas, joining continuation lines.
-fn stanzas(text: &str) -> Vec<Stanza> {
-    let mut out = Vec::new();
-    let mut cur: Option<Stanza> = None;
-    for (idx, line) in text.lines().enumerate() {
+/// The dpkg status parser, fed line by line: stanzas are built with their
+/// continuation lines joined, and each is turned into a package as soon as
+/// it ends, so only one stanza is held at a time.
+struct DpkgParser<'a> {
+    path: &'a str,
+    cur: Option<Stanza>,
+    raws: Vec<Raw>,
+    warnings: Vec<String>,
+    /// Warnings over the cap, per file.
+    dropped: usize,
+    /// Bytes of the current stanza.
+    cur_bytes: usize,
+    budget: Option<crate::stream::Budget>,
+    error: Option<OsPkgError>,
+}
+
+impl<'a> DpkgParser<'a> {
+    fn new(path: &'a str) -> Self {
+        DpkgParser {
+            path,
+            cur: None,
+            raws: Vec::new(),
+            warnings: Vec::new(),
+            dropped: 0,
+            cur_bytes: 0,
+            budget: None,
+            error: None,
+        }
+    }
+
+    fn end_stanza(&mut self) {
+        if let Some(st) = self.cur.take() {
+            if let Some(r) = stanza_to_package(self.path, &st, &mut self.warnings) {
+                self.raws.push(r);
+                if let Some(b) = self.budget.as_mut() {
+                    if let Err(e) = b.spend(self.path, st.line, self.cur_bytes) {
+                        self.error = Some(e);
+                    }
+                }
+            }
+            crate::stream::cap_warnings(&mut self.warnings, &mut self.dropped);
+        }
+    }
+
+    /// The end of one file: its last stanza ends; the next file (if any)
+    /// is `path`.
+    fn next_file(&mut self, path: &'a str) {
+        self.end_file();
+        self.path = path;
+    }
+
+    fn end_file(&mut self) {
+        self.end_stanza();
+        self.cur_bytes = 0;
+        crate::stream::dropped_warnings(self.path, &mut self.warnings, self.dropped);
+        self.dropped = 0;
+    }
+
+    fn finish(mut self) -> Parsed {
+        self.end_file();
+        self.raws.shrink_to_fit();
+        Parsed {
+            packages: resolve(self.raws),
+            warnings: self.warnings,
+        }
+    }
+}
+
+impl LineSink for DpkgParser<'_> {
+    fn set_budget(&mut self, budget: crate::stream::Budget) {
+        self.budget = Some(budget);
+    }
+
+    fn failed(&mut self) -> Option<OsPkgError> {
+        self.error.take()
+    }
+
+    fn line(&mut self, lineno: usize, line: &str) {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
-            if let Some(s) = cur.take() {
-                out.push(s);
-            }
-            continue;
+            self.end_stanza();
+            self.cur_bytes = 0;
+            return;
         }
-        let st = cur.get_or_insert_with(|| Stanza {
-            line: idx + 1,
+        self.cur_bytes = self.cur_bytes.saturating_add(line.len() + 1);
+        let st = self.cur.get_or_insert_with(|| Stanza {
+            line: lineno,
             fields: Vec::new(),
         });
         if line.starts_with(' ') || line.starts_with('\t') {
@@ -120,16 +195,12 @@ fn stanzas(text: &str) -> Vec<Stanza> {
                 v.push('\n');
                 v.push_str(line.trim());
             }
-            continue;
+            return;
         }
         if let Some((k, v)) = line.split_once(':') {
             st.fields.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    if let Some(s) = cur {
-        out.push(s);
-    }
-    out
 }
 
 /// `Status: want ok state`: installed when want is install/hold and the
@@ -293,20 +364,33 @@ pub fn parse_dpkg_status(path: &str, data: &[u8]) -> Parsed {
 /// assert_eq!(parsed.packages[0].depends_on, vec!["libc6@2.36-9+deb12u7"]);
 /// ```
 pub fn parse_dpkg_status_d(files: &[(&str, &[u8])]) -> Parsed {
-    let mut warnings = Vec::new();
-    let mut raws = Vec::new();
+    let mut p = DpkgParser::new(files.first().map(|(path, _)| *path).unwrap_or(""));
     for (path, data) in files {
-        let text = String::from_utf8_lossy(data);
-        for st in stanzas(&text) {
-            if let Some(r) = stanza_to_package(path, &st, &mut warnings) {
-                raws.push(r);
-            }
-        }
+        p.next_file(path);
+        crate::stream::feed_slice(data, &mut p);
     }
-    Parsed {
-        packages: resolve(raws),
-        warnings,
-    }
+    p.finish()
+}
+
+/// [`parse_dpkg_status`] over a stream: one line and one stanza in memory
+/// at a time, the same parser, the same packages and warnings. A line or a
+/// stanza over `limits` is an error ([`OsPkgError::TooLong`]) naming the
+/// file and line.
+///
+/// ```
+/// let status: &[u8] = b"Package: libc6\nVersion: 2.36-9+deb12u7\n\nPackage: tzdata\nVersion: 2024a-0+deb12u1\n";
+/// let limits = customs_ospkg::StreamLimits::default();
+/// let parsed = customs_ospkg::read_dpkg_status("var/lib/dpkg/status", status, &limits).unwrap();
+/// assert_eq!(parsed, customs_ospkg::parse_dpkg_status("var/lib/dpkg/status", status));
+/// ```
+pub fn read_dpkg_status<R: BufRead>(
+    path: &str,
+    r: R,
+    limits: &StreamLimits,
+) -> Result<Parsed, OsPkgError> {
+    let mut p = DpkgParser::new(path);
+    crate::stream::feed_reader(path, r, limits, &mut p)?;
+    Ok(p.finish())
 }
 
 /// The package a `var/lib/dpkg/info/NAME[:ARCH].list` file belongs to:

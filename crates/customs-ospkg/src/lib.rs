@@ -40,17 +40,19 @@ mod os;
 mod paths;
 mod purl;
 mod rpm;
+mod stream;
 
-pub use apk::parse_apk_installed;
+pub use apk::{parse_apk_installed, read_apk_installed};
 pub use dpkg::{
     attach_dpkg_files, dpkg_list_owner, join_dpkg_version, parse_dpkg_copyright, parse_dpkg_list,
-    parse_dpkg_status, parse_dpkg_status_d, split_dpkg_version, DebVersion,
+    parse_dpkg_status, parse_dpkg_status_d, read_dpkg_status, split_dpkg_version, DebVersion,
 };
 pub use eol::{eol, Date, Eol};
 pub use os::{detect_os, os_type};
 pub use paths::{kind, wanted, FileKind};
 pub use purl::purl;
-pub use rpm::{parse_rpm_header, parse_rpmdb_sqlite};
+pub use rpm::{parse_rpm_header, parse_rpmdb_sqlite, read_rpmdb_sqlite};
+pub use stream::{StreamLimits, MAX_LINE, MAX_PACKAGES, MAX_PACKAGE_BYTES, MAX_STANZA};
 
 use customs_model::Package;
 
@@ -75,6 +77,31 @@ pub enum OsPkgError {
     /// The database has no `Packages` table (not an rpmdb).
     #[error("{path}: not an RPM database (no Packages table)")]
     NotRpmDb { path: String },
+    /// A line or a stanza of a streamed database is over its limit
+    /// ([`StreamLimits`]): the file cannot be analyzed, and the scan stops
+    /// rather than report the image without that database's packages.
+    #[error("{path}:{line}: {what} longer than {limit} bytes; the file cannot be analyzed")]
+    TooLong {
+        path: String,
+        line: usize,
+        what: &'static str,
+        limit: usize,
+    },
+    /// A streamed database holds more packages than the memory bound
+    /// allows ([`StreamLimits::max_packages`], `max_package_bytes`).
+    #[error("{path}:{line}: {what}; the database cannot be analyzed within the memory bound")]
+    TooBig {
+        path: String,
+        line: usize,
+        what: String,
+    },
+    /// Reading a streamed database failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// An RPM header blob is malformed.
     #[error("rpm header: {0}")]
     RpmHeader(String),

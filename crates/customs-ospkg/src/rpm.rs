@@ -262,18 +262,32 @@ pub fn parse_rpm_header(blob: &[u8]) -> Result<Package, OsPkgError> {
 /// `gpg-pubkey` pseudo-packages are skipped, as Trivy does. A file that is
 /// not SQLite, or has no `Packages` table, is an error.
 pub fn parse_rpmdb_sqlite(path: &str, data: &[u8]) -> Result<Parsed, OsPkgError> {
+    read_rpmdb_sqlite(path, data, data.len() as u64)
+}
+
+/// [`parse_rpmdb_sqlite`] from a reader of `size` bytes (a tar entry): the
+/// bytes go straight into SQLite's memory, with no second copy. The caller
+/// bounds `size`, since SQLite needs the whole database at once.
+pub fn read_rpmdb_sqlite<R: std::io::Read>(
+    path: &str,
+    r: R,
+    size: u64,
+) -> Result<Parsed, OsPkgError> {
     let sql = |source| OsPkgError::Sqlite {
         path: path.to_string(),
         source,
     };
-    if data.is_empty() {
+    if size == 0 {
         return Ok(Parsed::default());
     }
+    let size = usize::try_from(size).map_err(|_| OsPkgError::NotRpmDb {
+        path: path.to_string(),
+    })?;
     let mut conn = Connection::open_in_memory_with_flags(
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(sql)?;
-    conn.deserialize_read_exact(rusqlite::MAIN_DB, data, data.len(), true)
+    conn.deserialize_read_exact(rusqlite::MAIN_DB, r, size, true)
         .map_err(sql)?;
     let has_table: bool = conn
         .query_row(

@@ -20,8 +20,59 @@ fn arb_lines() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(line, 0..40).prop_map(|ls| ls.join("\n").into_bytes())
 }
 
+/// A reader that hands out at most `step` bytes per `fill_buf`, so that
+/// lines straddle buffer boundaries.
+fn chunked(data: &[u8], step: usize) -> std::io::BufReader<&[u8]> {
+    std::io::BufReader::with_capacity(step.max(1), data)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn apk_stream_equals_slice(
+        data in prop_oneof![arb_bytes(), arb_lines()],
+        step in 1usize..64,
+    ) {
+        let path = "lib/apk/db/installed";
+        let streamed = read_apk_installed(path, chunked(&data, step), &StreamLimits::default());
+        prop_assert_eq!(streamed.ok(), Some(parse_apk_installed(path, &data)));
+    }
+
+    #[test]
+    fn dpkg_stream_equals_slice(
+        data in prop_oneof![arb_bytes(), arb_lines()],
+        step in 1usize..64,
+    ) {
+        let path = "var/lib/dpkg/status";
+        let streamed = read_dpkg_status(path, chunked(&data, step), &StreamLimits::default());
+        prop_assert_eq!(streamed.ok(), Some(parse_dpkg_status(path, &data)));
+    }
+
+    #[test]
+    fn stream_limits_fail_or_match(
+        data in arb_lines(),
+        max_line in 1usize..40,
+        max_stanza in 1usize..200,
+    ) {
+        // Under any limits the stream either gives what the slice gives or
+        // fails with a TooLong error; never a partial result.
+        let path = "var/lib/dpkg/status";
+        let limits = StreamLimits {
+            max_line,
+            max_stanza,
+            max_packages: max_stanza / 20,
+            max_package_bytes: max_stanza,
+        };
+        match read_dpkg_status(path, data.as_slice(), &limits) {
+            Ok(p) => prop_assert_eq!(p, parse_dpkg_status(path, &data)),
+            Err(e) => prop_assert!(matches!(e, OsPkgError::TooLong { .. } | OsPkgError::TooBig { .. }), "{e}"),
+        }
+        match read_apk_installed("lib/apk/db/installed", data.as_slice(), &limits) {
+            Ok(p) => prop_assert_eq!(p, parse_apk_installed("lib/apk/db/installed", &data)),
+            Err(e) => prop_assert!(matches!(e, OsPkgError::TooLong { .. } | OsPkgError::TooBig { .. }), "{e}"),
+        }
+    }
 
     #[test]
     fn apk_never_panics(data in prop_oneof![arb_bytes(), arb_lines()]) {

@@ -63,6 +63,54 @@ pub fn hardening_wanted(path: &str) -> bool {
     WANTED.contains(&norm(path))
 }
 
+/// Shells CS-HARD-007 looks for in [`BIN_DIRS`].
+const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"];
+/// Package managers CS-HARD-008 looks for in [`BIN_DIRS`].
+const PKG_MANAGERS: &[&str] = &[
+    "apt", "apt-get", "dpkg", "apk", "yum", "dnf", "microdnf", "rpm", "zypper", "tdnf",
+];
+
+/// Changes whenever [`hardening_keeps`] may keep other entries (part of
+/// the layer cache key).
+pub const HARDENING_KEEPS_VERSION: &str = "hardening-keeps-1";
+
+/// Whether any hardening check looks at this entry: setuid, setgid or
+/// world-writable files, world-writable directories, the shells, package
+/// managers and inits of the binary directories, package manager caches,
+/// cache directories in home directories, version-control directories and
+/// OS metadata files. The walker keeps the metadata of these entries only
+/// (a superset of what the checks report), so that a layer of a million
+/// ordinary files costs a hash per file rather than its metadata; every
+/// finding stays the same.
+pub fn hardening_keeps(path: &str, kind: EntryKind, mode: u32) -> bool {
+    let p = norm(path).trim_end_matches('/');
+    match kind {
+        EntryKind::File if mode & 0o6002 != 0 => return true,
+        EntryKind::Dir if mode & 0o002 != 0 => return true,
+        _ => {}
+    }
+    let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
+    if BIN_DIRS.contains(&dir)
+        && (SHELLS.contains(&name) || PKG_MANAGERS.contains(&name) || INITS.contains(&name))
+    {
+        return true;
+    }
+    match kind {
+        EntryKind::File => {
+            CACHES.iter().any(|(prefix, _)| p.starts_with(prefix))
+                || matches!(name, ".DS_Store" | "Thumbs.db")
+        }
+        EntryKind::Dir => {
+            matches!(name, ".git" | ".svn" | ".hg")
+                || matches!(
+                    p.split('/').collect::<Vec<_>>().as_slice(),
+                    ["home", _, ".cache", "pip"] | ["home", _, ".npm"]
+                )
+        }
+        _ => false,
+    }
+}
+
 /// A failure: a message (no line numbers on filesystems).
 type HFn = fn(&Fs<'_>, &HardeningOptions) -> Vec<String>;
 
@@ -306,10 +354,7 @@ pub static CSHARD007: CheckInfo = CheckInfo {
 };
 
 fn shells(fs: &Fs<'_>, _: &HardeningOptions) -> Vec<String> {
-    let found = present(
-        fs,
-        &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"],
-    );
+    let found = present(fs, SHELLS);
     if found.is_empty() {
         return vec![];
     }
@@ -327,12 +372,7 @@ pub static CSHARD008: CheckInfo = CheckInfo {
 };
 
 fn package_managers(fs: &Fs<'_>, _: &HardeningOptions) -> Vec<String> {
-    let found = present(
-        fs,
-        &[
-            "apt", "apt-get", "dpkg", "apk", "yum", "dnf", "microdnf", "rpm", "zypper", "tdnf",
-        ],
-    );
+    let found = present(fs, PKG_MANAGERS);
     if found.is_empty() {
         return vec![];
     }
@@ -515,6 +555,65 @@ mod tests {
 
     fn run(f: HFn, snap: &FsSnapshot) -> Vec<String> {
         f(&Fs::new(snap), &HardeningOptions::default())
+    }
+
+    /// Every check gives the same findings on the entries
+    /// [`hardening_keeps`] keeps as on the whole filesystem.
+    #[test]
+    fn kept_entries_give_the_same_findings() {
+        use EntryKind::*;
+        let mut entries = Vec::new();
+        for (p, k, m) in [
+            ("usr/bin/passwd", File, 0o4755),
+            ("usr/bin/wall", File, 0o2755),
+            ("usr/bin/ls", File, 0o755),
+            ("usr/bin/apt-get", File, 0o755),
+            ("usr/bin/apt-get", Symlink, 0o777),
+            ("bin/sh", Symlink, 0o777),
+            ("bin/bash", File, 0o755),
+            ("sbin/tini", File, 0o755),
+            ("usr/local/bin/dumb-init", File, 0o755),
+            ("tmp", Dir, 0o1777),
+            ("data", Dir, 0o777),
+            ("data/x", File, 0o666),
+            ("proc/y", File, 0o666),
+            ("var/lib/apt/lists/lock", File, 0o640),
+            ("var/lib/apt/lists/deb_InRelease", File, 0o644),
+            ("var/cache/apk/APKINDEX.tar.gz", File, 0o644),
+            ("root/.npm/_cacache/x", File, 0o644),
+            ("home/bob/.cache/pip", Dir, 0o755),
+            ("home/bob/.npm", Dir, 0o755),
+            ("app/.git", Dir, 0o755),
+            ("app/.git/config", File, 0o644),
+            ("app/vendor/.git", Dir, 0o755),
+            ("srv/.DS_Store", File, 0o644),
+            ("usr/share/doc/.DS_Store", File, 0o644),
+            ("usr/share/zoneinfo/UTC", File, 0o644),
+            ("etc/passwd", File, 0o644),
+        ] {
+            entries.push(e(p, k, m));
+        }
+        for i in 0..50 {
+            entries.push(e(&format!("srv/data/f{i}"), File, 0o644));
+        }
+        let full = FsSnapshot {
+            entries,
+            entrypoint: vec!["/app/run".into()],
+            ..Default::default()
+        };
+        let kept = FsSnapshot {
+            entries: full
+                .entries
+                .iter()
+                .filter(|e| hardening_keeps(&e.path, e.kind, e.mode))
+                .cloned()
+                .collect(),
+            ..full.clone()
+        };
+        assert!(kept.entries.len() < full.entries.len() / 2);
+        for (info, f) in HARDENING_CHECKS {
+            assert_eq!(run(*f, &kept), run(*f, &full), "{}", info.id);
+        }
     }
 
     #[test]

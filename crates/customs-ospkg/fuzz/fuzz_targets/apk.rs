@@ -6,4 +6,11 @@ fuzz_target!(|data: &[u8]| {
     for pkg in &p.packages {
         assert!(!pkg.name.is_empty() && !pkg.version.is_empty());
     }
+    // The streaming parser, over a small buffer, gives the same result.
+    let streamed = customs_ospkg::read_apk_installed(
+        "lib/apk/db/installed",
+        std::io::BufReader::with_capacity(7, data),
+        &customs_ospkg::StreamLimits::default(),
+    );
+    assert_eq!(streamed.ok().as_ref(), Some(&p));
 });
