@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use sha2::{Digest, Sha256};
+use customs_testkit::{layer, DockerImage};
 use std::path::Path;
 
 /// A file name that retitles the terminal window (OSC 0 ... BEL) and turns
@@ -16,65 +16,20 @@ const SHOWN: &str = "\\x1b[31mred\\x1b]0;pwned\\x07.env";
 // A token in the documented format; random, belongs to no account.
 const AWS_ID: &str = "AKIAZ7QK3LMN4PX2RT6W";
 
-fn layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, data) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        // Written into the header as is (the Builder's path checks would
-        // refuse the `..` of the second entry).
-        let raw = p.as_bytes();
-        if let Some(gnu) = h.as_gnu_mut() {
-            gnu.name[..raw.len()].copy_from_slice(raw);
-        }
-        h.set_cksum();
-        b.append(&h, *data).unwrap_or_else(|e| panic!("{e}"));
-    }
-    b.into_inner().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sha(b: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(b))
-}
-
-/// A `docker save` archive of one layer: manifest.json, the config with the
-/// layer's real diff ID (sha256 of the uncompressed layer tar), the layer.
+/// A `docker save` archive of one layer (stored at `l0/layer.tar`, its true
+/// diff ID in the config), the manifest naming it `layer_name`.
 fn image(dir: &Path, layer: &[u8], layer_name: &str) -> String {
-    let config = serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "created": "2026-11-20T10:00:00Z",
-        "config": {"User": "1000:1000", "Cmd": ["/app/run"]},
-        "history": [{"created_by": "COPY . /app"}],
-        "rootfs": {"type": "layers", "diff_ids": [sha(layer)]},
-    });
-    let config = serde_json::to_vec(&config).unwrap_or_default();
-    let manifest = serde_json::json!([{
-        "Config": "config.json",
-        "RepoTags": ["hostile:1"],
-        "Layers": [layer_name],
-    }]);
-    let mut b = tar::Builder::new(Vec::new());
-    let mut add = |p: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, p, data)
-            .unwrap_or_else(|e| panic!("{e}"));
-    };
-    add("config.json", &config);
-    add(
-        "manifest.json",
-        &serde_json::to_vec(&manifest).unwrap_or_default(),
-    );
-    add("l0/layer.tar", layer);
-    let path = dir.join("hostile.tar");
-    std::fs::write(&path, b.into_inner().unwrap_or_else(|e| panic!("{e}")))
-        .unwrap_or_else(|e| panic!("{e}"));
-    path.display().to_string()
+    let w = DockerImage::new(&[layer.to_vec()])
+        .config("created", "2026-11-20T10:00:00Z".into())
+        .config(
+            "config",
+            serde_json::json!({"User": "1000:1000", "Cmd": ["/app/run"]}),
+        )
+        .history(&["COPY . /app"])
+        .manifest_layers(&[layer_name])
+        .tags(&["hostile:1"])
+        .write_tar(&dir.join("hostile.tar"));
+    w.path.display().to_string()
 }
 
 fn hostile_image(dir: &Path) -> String {

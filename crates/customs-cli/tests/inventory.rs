@@ -369,10 +369,7 @@ fn layer_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 fn docker_archive(dir: &std::path::Path, name: &str, layer: Vec<u8>, list_layer: bool) -> String {
     // The layer's true diff ID: customs verifies it.
-    let diff_id = {
-        use sha2::Digest;
-        format!("sha256:{:x}", sha2::Sha256::digest(&layer))
-    };
+    let diff_id = customs_testkit::sha256(&layer);
     let config = format!(
         r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
     )

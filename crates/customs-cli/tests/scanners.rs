@@ -5,65 +5,25 @@
 mod common;
 use common::*;
 use predicates::prelude::*;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 fn layer(entries: &[(&str, &[u8], u32)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, data, mode) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(*mode);
-        h.set_cksum();
-        b.append_data(&mut h, p, *data)
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    b.into_inner().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sha(b: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(b))
+    customs_testkit::layer_with_modes(entries)
 }
 
 /// A `docker save` archive of these layers, with real diff IDs, and this
 /// config `Env` and history.
 fn image(dir: &Path, layers: &[Vec<u8>], env: &[&str], history: &[&str]) -> (String, Vec<String>) {
-    let diff_ids: Vec<String> = layers.iter().map(|l| sha(l)).collect();
-    let config = serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "created": "2026-11-20T10:00:00Z",
-        "config": {"Env": env, "User": "1000:1000", "Cmd": ["/app/run"]},
-        "history": history.iter().map(|h| serde_json::json!({"created_by": h})).collect::<Vec<_>>(),
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-    });
-    let config = serde_json::to_vec(&config).unwrap_or_default();
-    let names: Vec<String> = (0..layers.len())
-        .map(|i| format!("l{i}/layer.tar"))
-        .collect();
-    let manifest =
-        serde_json::json!([{"Config": "config.json", "RepoTags": ["planted:1"], "Layers": names}]);
-    let mut b = tar::Builder::new(Vec::new());
-    let mut add = |p: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, p, data)
-            .unwrap_or_else(|e| panic!("{e}"));
-    };
-    add("config.json", &config);
-    add(
-        "manifest.json",
-        &serde_json::to_vec(&manifest).unwrap_or_default(),
-    );
-    for (n, l) in names.iter().zip(layers) {
-        add(n, l);
-    }
-    let bytes = b.into_inner().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join("planted.tar");
-    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
-    (path.display().to_string(), diff_ids)
+    let w = customs_testkit::DockerImage::new(layers)
+        .config("created", "2026-11-20T10:00:00Z".into())
+        .config(
+            "config",
+            serde_json::json!({"Env": env, "User": "1000:1000", "Cmd": ["/app/run"]}),
+        )
+        .history(history)
+        .tags(&["planted:1"])
+        .write_tar(&dir.join("planted.tar"));
+    (w.path.display().to_string(), w.diff_ids)
 }
 
 // Token formats as the providers document them; the values are random and

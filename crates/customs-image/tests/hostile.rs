@@ -5,115 +5,29 @@
 
 use customs_image::walk::walk_tar;
 use customs_image::{Image, ImageError};
-use sha2::{Digest, Sha256};
+use customs_testkit::{layer, oci_dir, sha256 as sha, write, DockerImage};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-fn sha(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
-}
-
-fn hexof(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-/// A layer tar with these files.
-fn layer(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_cksum();
-        b.append_data(&mut h, p, *data)
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    b.into_inner().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn config(diff_ids: &[String]) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Env": ["PATH=/usr/bin"]},
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": diff_ids.iter().map(|_| serde_json::json!({"created_by": "ADD x"})).collect::<Vec<_>>(),
-    }))
-    .unwrap_or_default()
-}
-
-fn write(p: &Path, data: &[u8]) {
-    if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
-    }
-    std::fs::write(p, data).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-}
-
-/// A `docker save` directory: config `ID.json`, layers `L/layer.tar`.
-/// `diff_ids` default to the true digests.
+/// A `docker save` directory: config `HEX.json`, layers `l<i>/layer.tar`;
+/// `diff_ids` default to the true digests. Returns the config's name.
 fn docker_dir(dir: &Path, layers: &[Vec<u8>], claimed: Option<Vec<String>>) -> String {
-    let diff_ids = claimed.unwrap_or_else(|| layers.iter().map(|l| sha(l)).collect());
-    let cfg = config(&diff_ids);
-    let cfg_name = format!("{}.json", hexof(&cfg));
-    write(&dir.join(&cfg_name), &cfg);
-    let mut names = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let n = format!("l{i}/layer.tar");
-        write(&dir.join(&n), l);
-        names.push(n);
-    }
-    manifest(dir, &cfg_name, &names);
-    cfg_name
+    let img = DockerImage::new(layers);
+    let img = match claimed {
+        Some(c) => img.claim_diff_ids(c),
+        None => img,
+    };
+    img.write_dir(dir).config_name
 }
 
+/// Replace the manifest with one naming this config and these layers.
 fn manifest(dir: &Path, cfg: &str, layers: &[String]) {
     let m = serde_json::json!([{"Config": cfg, "RepoTags": ["t:1"], "Layers": layers}]);
     write(
         &dir.join("manifest.json"),
         &serde_json::to_vec(&m).unwrap_or_default(),
     );
-}
-
-/// An OCI layout directory with gzip layers. Returns (config digest, layer digests).
-fn oci_dir(dir: &Path, layers: &[Vec<u8>]) -> (String, Vec<String>) {
-    let diff_ids: Vec<String> = layers.iter().map(|l| sha(l)).collect();
-    let cfg = config(&diff_ids);
-    write(&dir.join("blobs/sha256").join(hexof(&cfg)), &cfg);
-    let mut descs = Vec::new();
-    let mut digests = Vec::new();
-    for l in layers {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(l).unwrap_or_else(|e| panic!("{e}"));
-        let gz = gz.finish().unwrap_or_else(|e| panic!("{e}"));
-        write(&dir.join("blobs/sha256").join(hexof(&gz)), &gz);
-        descs.push(serde_json::json!({
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": sha(&gz), "size": gz.len()}));
-        digests.push(sha(&gz));
-    }
-    let man = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha(&cfg), "size": cfg.len()},
-        "layers": descs,
-    }))
-    .unwrap_or_default();
-    write(&dir.join("blobs/sha256").join(hexof(&man)), &man);
-    let idx = serde_json::json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": sha(&man), "size": man.len(),
-        "annotations": {"org.opencontainers.image.ref.name": "1"}}]});
-    write(
-        &dir.join("index.json"),
-        &serde_json::to_vec(&idx).unwrap_or_default(),
-    );
-    write(
-        &dir.join("oci-layout"),
-        br#"{"imageLayoutVersion":"1.0.0"}"#,
-    );
-    (sha(&cfg), digests)
 }
 
 /// Open and read every layer (walk + verification), on a thread with a

@@ -5,15 +5,11 @@
 
 use customs_image::Image;
 use customs_inventory::{analyze_image, Options};
-use sha2::{Digest, Sha256};
+use customs_testkit::{layer, sha256 as sha, DockerImage};
 use std::path::{Path, PathBuf};
 
 fn shared(p: &str) -> String {
     format!("{}/../../../shared/data/{p}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn sha(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
 }
 
 fn opts(cache: &Path) -> Options {
@@ -54,43 +50,11 @@ fn alpine_layer() -> (Vec<u8>, String) {
     (v, d)
 }
 
-fn layer(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        must(b.append_data(&mut h, p, *data));
-    }
-    must(b.into_inner())
-}
-
 /// A `docker save` archive (plain tar) with one layer that claims `diff_id`.
 fn docker_tar(path: &Path, layer_bytes: &[u8], diff_id: &str) {
-    let cfg = serde_json::to_vec(&serde_json::json!({
-        "architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        "history": [{"created_by": "ADD rootfs"}],
-    }))
-    .unwrap_or_default();
-    let cfg_name = format!("{}.json", hex::encode(Sha256::digest(&cfg)));
-    let man = serde_json::to_vec(&serde_json::json!([{
-        "Config": cfg_name, "RepoTags": ["x:1"], "Layers": ["l/layer.tar"]}]))
-    .unwrap_or_default();
-    let mut b = tar::Builder::new(must(std::fs::File::create(path)));
-    for (name, data) in [
-        ("manifest.json", &man[..]),
-        (cfg_name.as_str(), &cfg[..]),
-        ("l/layer.tar", layer_bytes),
-    ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        must(b.append_data(&mut h, name, data));
-    }
-    must(b.finish());
+    DockerImage::new(&[layer_bytes.to_vec()])
+        .claim_diff_ids(vec![diff_id.to_string()])
+        .write_tar(path);
 }
 
 fn forged_layer() -> Vec<u8> {
