@@ -100,11 +100,7 @@ fn image(dir: &Path, n: usize) {
 }
 
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    customs_testkit::vm_hwm_kib(&pid.to_string())
 }
 
 #[test]

@@ -170,14 +170,7 @@ fn peak_in_child(name: &str) -> Option<u64> {
     Some(peak.unwrap_or_else(|| panic!("no peak printed:\n{text}")))
 }
 
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+use customs_testkit::peak_rss_kib;
 
 /// The alpine database followed by stanzas without a name (each one a
 /// skipped record), to `total` bytes.

@@ -152,14 +152,7 @@ impl Read for Hostile {
     }
 }
 
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+use customs_testkit::peak_rss_kib;
 
 /// Every line of the stream is exactly one finding of the expected rule.
 #[test]

@@ -200,6 +200,21 @@ impl DockerImage {
     }
 }
 
+/// Peak resident memory (`VmHWM`) of this process so far, in KiB (0 where
+/// `/proc` does not say).
+pub fn peak_rss_kib() -> u64 {
+    vm_hwm_kib("self").unwrap_or(0)
+}
+
+/// Peak resident memory (`VmHWM`) of process `pid` (or `"self"`), in KiB.
+pub fn vm_hwm_kib(pid: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// Write `data` to `p`, creating its directories.
 pub fn write(p: &Path, data: &[u8]) {
     if let Some(d) = p.parent() {
