@@ -475,9 +475,7 @@ impl Image {
         }
         self.config = serde_json::from_slice(&raw)
             .map_err(|e| ImageError::malformed(&self.path, &format!("config '{name}'"), e))?;
-        self.id = Digest::of(Algorithm::Sha256, &raw)
-            .map_err(|e| ImageError::io(&self.path, e))?
-            .to_string();
+        self.id = Digest::of(Algorithm::Sha256, &raw).to_string();
         self.config_raw = raw;
         Ok(())
     }
@@ -512,7 +510,7 @@ impl Image {
     }
 
     fn check_digest(&self, what: &str, want: &Digest, data: &[u8]) -> Result<(), ImageError> {
-        let got = Digest::of(want.algorithm, data).map_err(|e| ImageError::io(&self.path, e))?;
+        let got = Digest::of(want.algorithm, data);
         if &got != want {
             return Err(ImageError::DigestMismatch {
                 path: self.path.clone(),
@@ -666,14 +664,13 @@ impl Image {
         // covered by the diff ID's check of the same bytes).
         let stored_want = layer.stored.as_ref().filter(|d| **d != layer.diff);
         let mut stored = match stored_want {
-            Some(d) => HashingReader::new(raw, d.algorithm).map_err(|e| self.layer_err(i, e))?,
+            Some(d) => HashingReader::new(raw, d.algorithm),
             None => HashingReader::counting(raw),
         };
         let (t, diff) = {
             let dec = decompress(&mut stored).map_err(|e| self.layer_err(i, e))?;
             // The uncompressed stream is hashed on another core, beside the walk.
-            let mut plain = HashingReader::threaded(dec, layer.diff.algorithm)
-                .map_err(|e| self.layer_err(i, e))?;
+            let mut plain = HashingReader::threaded(dec, layer.diff.algorithm);
             let t = analyze(i, &mut plain)?;
             // The walker stops at the end-of-archive blocks: the diff ID
             // covers what follows them too.
