@@ -42,6 +42,19 @@ fn hostile_image(dir: &Path) -> String {
     image(dir, &l, "l0/layer.tar")
 }
 
+/// `customs image --input IMG --scanners secret EXTRA…` with a cache of its
+/// own; the run must exit with `code`.
+fn secret_scan(img: &str, extra: &[&str], code: i32) -> std::process::Output {
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    customs(cache.path())
+        .args(["image", "--input", img, "--scanners", "secret"])
+        .args(extra)
+        .assert()
+        .code(code)
+        .get_output()
+        .clone()
+}
+
 fn assert_no_controls(what: &str, out: &[u8]) {
     for b in [0x1b, 0x07] {
         assert!(
@@ -56,14 +69,7 @@ fn assert_no_controls(what: &str, out: &[u8]) {
 fn table_and_warnings_escape_control_characters_in_file_names() {
     let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let img = hostile_image(d.path());
-    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = customs(cache.path())
-        .args(["image", "--input", &img, "--scanners", "secret"])
-        .args(["--exit-code", "1"])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
+    let out = secret_scan(&img, &["--exit-code", "1"], 1);
     assert_no_controls("stdout", &out.stdout);
     assert_no_controls("stderr", &out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -83,21 +89,7 @@ fn table_and_warnings_escape_control_characters_in_file_names() {
 fn json_report_escapes_control_characters_as_json_does() {
     let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let img = hostile_image(d.path());
-    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = customs(cache.path())
-        .args([
-            "image",
-            "--input",
-            &img,
-            "--scanners",
-            "secret",
-            "-f",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = secret_scan(&img, &["-f", "json"], 0);
     assert_no_controls("stdout", &out.stdout);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -121,13 +113,7 @@ fn the_error_line_escapes_control_characters() {
     let l = layer(&[("etc/hostname", b"box\n")]);
     // The manifest names a layer the archive does not hold.
     let img = image(d.path(), &l, &format!("{EVIL}/layer.tar"));
-    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = customs(cache.path())
-        .args(["image", "--input", &img, "--scanners", "secret"])
-        .assert()
-        .code(3)
-        .get_output()
-        .clone();
+    let out = secret_scan(&img, &[], 3);
     assert_no_controls("stderr", &out.stderr);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("customs: error: "), "{stderr}");
@@ -172,21 +158,7 @@ fn an_unclosed_old_gnu_sparse_entry_does_not_stop_the_scan() {
     let rest = layer(&[("app/after.env", secret.as_bytes())]);
     l.extend_from_slice(&rest);
     let img = image(d.path(), &l, "l0/layer.tar");
-    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = customs(cache.path())
-        .args([
-            "image",
-            "--input",
-            &img,
-            "--scanners",
-            "secret",
-            "-f",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = secret_scan(&img, &["-f", "json"], 0);
     let r = json_of(&out.stdout);
     let targets: Vec<&str> = r["Results"]
         .as_array()
@@ -221,23 +193,7 @@ fn secret_findings_past_the_limit_are_counted_in_the_report() {
         &layer(&[("app/creds.env", text.as_bytes())]),
         "l0/layer.tar",
     );
-    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let run = |format: &str| {
-        customs(cache.path())
-            .args([
-                "image",
-                "--input",
-                &img,
-                "--scanners",
-                "secret",
-                "-f",
-                format,
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .clone()
-    };
+    let run = |format: &str| secret_scan(&img, &["-f", format], 0);
     let out = run("json");
     let r = json_of(&out.stdout);
     let res = r["Results"]

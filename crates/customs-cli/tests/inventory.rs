@@ -335,36 +335,16 @@ fn fails_cleanly(args: &[&str], expect: &str) {
 }
 
 fn make_archive(dir: &std::path::Path, name: &str, entries: &[(&str, Vec<u8>)]) -> String {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, data) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, p, &data[..])
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let bytes = b.into_inner().unwrap_or_else(|e| panic!("{e}"));
+    let entries: Vec<(&str, &[u8])> = entries.iter().map(|(p, d)| (*p, &d[..])).collect();
     let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    customs_testkit::write(&path, &customs_testkit::tar_of(&entries));
     path.display().to_string()
 }
 
 /// A layer tar; names are written raw into the header, so hostile names
 /// (`../x`, `/etc/x`) are possible, as a malicious image would carry them.
 fn layer_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, data) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        let name = &mut h.as_old_mut().name;
-        name[..p.len()].copy_from_slice(p.as_bytes());
-        h.set_cksum();
-        b.append(&h, *data).unwrap_or_else(|e| panic!("{e}"));
-    }
-    b.into_inner().unwrap_or_else(|e| panic!("{e}"))
+    customs_testkit::layer(entries)
 }
 
 fn docker_archive(dir: &std::path::Path, name: &str, layer: Vec<u8>, list_layer: bool) -> String {
