@@ -9,6 +9,7 @@ use customs_image::walk::{walk_tar, EntryKind};
 use customs_inventory::layer::{Analyzers, EntryFilter};
 use customs_inventory::{merge, FileMeta, LayerResult, Options};
 use customs_model::LayerRef;
+use customs_testkit::peak_rss_kib;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
@@ -169,8 +170,6 @@ fn peak_in_child(name: &str) -> Option<u64> {
     eprintln!("{text}");
     Some(peak.unwrap_or_else(|| panic!("no peak printed:\n{text}")))
 }
-
-use customs_testkit::peak_rss_kib;
 
 /// The alpine database followed by stanzas without a name (each one a
 /// skipped record), to `total` bytes.

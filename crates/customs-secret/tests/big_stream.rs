@@ -3,71 +3,30 @@
 //! `cargo test --release -p customs-secret --test big_stream -- --ignored --nocapture`
 
 use customs_secret::SecretScanner;
-use std::io::Read;
-
-/// A reader producing `total` bytes of source-like text, with a planted
-/// token every `every` lines, without holding the data in memory.
-struct Gen {
-    total: u64,
-    produced: u64,
-    line: u64,
-    pending: Vec<u8>,
-    pos: usize,
-}
+use customs_testkit::peak_rss_kib;
 
 const TOKEN_EVERY: u64 = 1_000_000;
 
-impl Read for Gen {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let mut n = 0;
-        while n < out.len() && self.produced < self.total {
-            if self.pos >= self.pending.len() {
-                self.pending.clear();
-                self.pos = 0;
-                self.line += 1;
-                if self.line.is_multiple_of(TOKEN_EVERY) {
-                    self.pending.extend_from_slice(
-                        format!("TOKEN={}{:036}\n", "ghp_", self.line * 7919 + 17).as_bytes(),
-                    );
-                } else {
-                    let x = self.line.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    self.pending.extend_from_slice(
-                        format!(
-                            "    let value_{x:x} = compute(path, token_count, {});\n",
-                            x % 1000
-                        )
-                        .as_bytes(),
-                    );
-                }
-            }
-            let avail = &self.pending[self.pos..];
-            let k = avail
-                .len()
-                .min(out.len() - n)
-                .min((self.total - self.produced) as usize);
-            out[n..n + k].copy_from_slice(&avail[..k]);
-            self.pos += k;
-            n += k;
-            self.produced += k as u64;
-        }
-        Ok(n)
+/// Line `n` (1-based) of source-like text, with a planted token every
+/// `TOKEN_EVERY` lines.
+fn source_line(n: u64) -> String {
+    if n.is_multiple_of(TOKEN_EVERY) {
+        format!("TOKEN={}{:036}\n", "ghp_", n * 7919 + 17)
+    } else {
+        let x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        format!(
+            "    let value_{x:x} = compute(path, token_count, {});\n",
+            x % 1000
+        )
     }
 }
-
-use customs_testkit::peak_rss_kib;
 
 #[test]
 #[ignore]
 fn one_gib_stream_bounded_memory() {
     let s = SecretScanner::builtin();
     let before = peak_rss_kib();
-    let g = Gen {
-        total: 1 << 30,
-        produced: 0,
-        line: 0,
-        pending: Vec::new(),
-        pos: 0,
-    };
+    let g = customs_testkit::LineStream::new(1 << 30, |n| source_line(n + 1));
     let t = std::time::Instant::now();
     let f = s.scan_reader("var/log/app.log", g).unwrap_or_default();
     let secs = t.elapsed().as_secs_f64();

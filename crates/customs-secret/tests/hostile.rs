@@ -6,7 +6,7 @@
 //! Both sizes run in a few seconds in debug builds, so neither is ignored.
 
 use customs_secret::{SecretScanner, MAX_FINDINGS_PER_FILE, MAX_FINDINGS_PER_RULE};
-use std::io::Read;
+use customs_testkit::peak_rss_kib;
 
 /// Alphabets without vowels, `x`, `0`, `1` or `3`: no placeholder word or
 /// digit run (`example`, `xxxxxx`, `12345678`) can appear in a value.
@@ -106,54 +106,6 @@ fn line(n: u64) -> String {
     format!("k{n} = {cred}\n")
 }
 
-/// A reader of whole hostile lines until at least `total` bytes are out.
-struct Hostile {
-    total: u64,
-    produced: u64,
-    lines: u64,
-    pending: Vec<u8>,
-    pos: usize,
-}
-
-impl Hostile {
-    fn new(total: u64) -> Self {
-        Hostile {
-            total,
-            produced: 0,
-            lines: 0,
-            pending: Vec::new(),
-            pos: 0,
-        }
-    }
-}
-
-impl Read for Hostile {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let mut n = 0;
-        while n < out.len() {
-            if self.pos >= self.pending.len() {
-                if self.produced >= self.total {
-                    break;
-                }
-                self.pending = line(self.lines).into_bytes();
-                self.pos = 0;
-                self.lines += 1;
-            }
-            let avail = self.pending.get(self.pos..).unwrap_or_default();
-            let k = avail.len().min(out.len() - n);
-            if let (Some(dst), Some(src)) = (out.get_mut(n..n + k), avail.get(..k)) {
-                dst.copy_from_slice(src);
-            }
-            self.pos += k;
-            n += k;
-            self.produced += k as u64;
-        }
-        Ok(n)
-    }
-}
-
-use customs_testkit::peak_rss_kib;
-
 /// Every line of the stream is exactly one finding of the expected rule.
 #[test]
 fn every_hostile_line_is_one_finding() {
@@ -170,7 +122,7 @@ fn every_hostile_line_is_one_finding() {
 
 fn stream(total: u64) -> (customs_secret::ScanOutcome, u64, u64) {
     let s = SecretScanner::builtin();
-    let mut gen = Hostile::new(total);
+    let mut gen = customs_testkit::LineStream::new(total, line);
     let before = peak_rss_kib();
     let out = s.scan_reader("app/creds.txt", &mut gen);
     assert!(out.is_ok(), "{:?}", out.err());

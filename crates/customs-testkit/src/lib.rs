@@ -200,6 +200,57 @@ impl DockerImage {
     }
 }
 
+/// A reader of generated text: whole lines `line(0)`, `line(1)`, … until at
+/// least `total` bytes are out, never holding more than one line (for
+/// gigabyte-sized hostile inputs that are never allocated whole).
+pub struct LineStream<F> {
+    line: F,
+    total: u64,
+    produced: u64,
+    /// Lines handed out so far.
+    pub lines: u64,
+    pending: Vec<u8>,
+    pos: usize,
+}
+
+impl<F: FnMut(u64) -> String> LineStream<F> {
+    pub fn new(total: u64, line: F) -> Self {
+        LineStream {
+            line,
+            total,
+            produced: 0,
+            lines: 0,
+            pending: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl<F: FnMut(u64) -> String> std::io::Read for LineStream<F> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() {
+            if self.pos >= self.pending.len() {
+                if self.produced >= self.total {
+                    break;
+                }
+                self.pending = (self.line)(self.lines).into_bytes();
+                self.pos = 0;
+                self.lines += 1;
+            }
+            let avail = self.pending.get(self.pos..).unwrap_or_default();
+            let k = avail.len().min(out.len() - n);
+            if let (Some(dst), Some(src)) = (out.get_mut(n..n + k), avail.get(..k)) {
+                dst.copy_from_slice(src);
+            }
+            self.pos += k;
+            n += k;
+            self.produced += k as u64;
+        }
+        Ok(n)
+    }
+}
+
 /// Peak resident memory (`VmHWM`) of this process so far, in KiB (0 where
 /// `/proc` does not say).
 pub fn peak_rss_kib() -> u64 {
