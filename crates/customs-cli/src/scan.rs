@@ -722,34 +722,61 @@ fn finish(
 }
 
 /// Write the report whole: to a temporary file beside the target, renamed
-/// into place, so a failure never leaves a half-written report.
+/// into place, so a failure never leaves a half-written report. A target
+/// that is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is
+/// written in place, never replaced; a symbolic link is written through
+/// (the link stays, its target gets the report).
 fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
-    match path {
-        None => {
-            let mut so = std::io::stdout().lock();
-            match so.write_all(text.as_bytes()).and_then(|_| so.flush()) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(anyhow!("stdout: {e}")),
+    let Some(p) = path else {
+        let mut so = std::io::stdout().lock();
+        return match so.write_all(text.as_bytes()).and_then(|_| so.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(anyhow!("stdout: {e}")),
+        };
+    };
+    let shown = || p.display().to_string();
+    // What the path names, links followed by the kernel.
+    let target = match std::fs::metadata(p) {
+        // `/dev/null`, `/dev/stdout`, a FIFO: written in place, never replaced.
+        Ok(m) if !m.is_file() => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .with_context(shown)?;
+            return f
+                .write_all(text.as_bytes())
+                .and_then(|_| f.flush())
+                .with_context(shown);
+        }
+        // A regular file, perhaps through links: replace the file, not a link.
+        Ok(_) => std::fs::canonicalize(p).with_context(shown)?,
+        // Nothing there yet; a dangling link names where the report goes
+        // (a chain of at most 40, as the kernel allows).
+        Err(_) => {
+            let mut t = p.to_path_buf();
+            for _ in 0..40 {
+                match std::fs::symlink_metadata(&t) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        let to = std::fs::read_link(&t).with_context(shown)?;
+                        t = match t.parent() {
+                            Some(dir) if to.is_relative() => dir.join(to),
+                            _ => to,
+                        };
+                    }
+                    _ => break,
+                }
             }
+            t
         }
-        Some(p) => {
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let tmp = dir.join(format!(".{name}.customs-tmp-{}", std::process::id()));
-            std::fs::write(&tmp, text).with_context(|| format!("{}", p.display()))?;
-            std::fs::rename(&tmp, p).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                anyhow!("{}: {e}", p.display())
-            })
-        }
-    }
+    };
+    customs_model::tmpfile::sweep_beside(&target, "customs-tmp");
+    let tmp = customs_model::tmpfile::temp_beside(&target, "customs-tmp");
+    std::fs::write(&tmp, text).with_context(shown)?;
+    std::fs::rename(&tmp, &target).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("{}: {e}", shown())
+    })
 }
 
 /// Current time as RFC 3339 (UTC), without a date crate.

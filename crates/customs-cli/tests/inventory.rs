@@ -488,6 +488,62 @@ fn unknown_flag_and_scanner_are_usage_errors() {
     );
 }
 
+/// `-o` naming something that is not a regular file writes into it and
+/// leaves it what it was (a FIFO here; `/dev/null` and `/dev/stdout` alike):
+/// replacing it by rename would turn a device into a file. A symbolic link
+/// is written through and stays a link.
+#[test]
+fn output_to_a_fifo_or_a_link_keeps_it_what_it_was() {
+    use std::os::unix::fs::FileTypeExt;
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let fifo = d.path().join("report.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "mkfifo");
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(&fifo).unwrap_or_default())
+    };
+    let scan = |out: &std::path::Path| {
+        customs(cache.path())
+            .args([
+                "image",
+                "--input",
+                &shared("images/alpine-3.10.tar.gz"),
+                "--scanners",
+                "none",
+                "-f",
+                "json",
+                "-o",
+            ])
+            .arg(out)
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .success();
+    };
+    scan(&fifo);
+    let got = reader.join().unwrap_or_default();
+    assert_eq!(json_of(&got)["ArtifactType"], "container_image");
+    let kind = std::fs::symlink_metadata(&fifo).map(|m| m.file_type().is_fifo());
+    assert!(matches!(kind, Ok(true)), "the FIFO was replaced: {kind:?}");
+
+    let real = d.path().join("real.json");
+    let link = d.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap_or_else(|e| panic!("{e}"));
+    scan(&link);
+    let is_link = std::fs::symlink_metadata(&link).map(|m| m.file_type().is_symlink());
+    assert!(matches!(is_link, Ok(true)), "the link was replaced");
+    let v = json_of(&std::fs::read(&real).unwrap_or_default());
+    assert_eq!(v["ArtifactType"], "container_image");
+    let names: Vec<_> = std::fs::read_dir(d.path())
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(names.len(), 3, "no temporary file left: {names:?}");
+}
+
 #[test]
 fn output_file_is_written_whole() {
     let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
