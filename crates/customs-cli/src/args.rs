@@ -236,32 +236,24 @@ pub struct DbSource {
     pub feeds_config: Option<PathBuf>,
 }
 
-/// The scanners a scan runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Scanners {
-    pub vuln: bool,
-    pub secret: bool,
-    pub misconfig: bool,
-    pub hardening: bool,
-}
+pub use customs_scan::Scanners;
 
-impl Scanners {
-    pub fn parse(list: &[String]) -> Result<Scanners, String> {
-        let mut s = Scanners::default();
-        for item in list {
-            match item.trim().to_ascii_lowercase().as_str() {
-                "none" | "" => {}
-                "vuln" => s.vuln = true,
-                "secret" => s.secret = true,
-                "misconfig" | "config" => s.misconfig = true,
-                "hardening" => s.hardening = true,
-                other => {
-                    return Err(format!(
-                        "--scanners: unknown scanner '{other}' (expected vuln, secret, misconfig, hardening or none)"
-                    ))
-                }
+/// The scanners of a `--scanners` list.
+pub fn parse_scanners(list: &[String]) -> Result<Scanners, String> {
+    let mut s = Scanners::default();
+    for item in list {
+        match item.trim().to_ascii_lowercase().as_str() {
+            "none" | "" => {}
+            "vuln" => s.vuln = true,
+            "secret" => s.secret = true,
+            "misconfig" | "config" => s.misconfig = true,
+            "hardening" => s.hardening = true,
+            other => {
+                return Err(format!(
+                    "--scanners: unknown scanner '{other}' (expected vuln, secret, misconfig, hardening or none)"
+                ))
             }
         }
-        Ok(s)
     }
+    Ok(s)
 }

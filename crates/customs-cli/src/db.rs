@@ -1,7 +1,7 @@
 //! `customs db build | update | info` and the database a scan uses.
 
 use crate::args::{DbArgs, DbCommand, DbSource, GlobalArgs};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use customs_vulndb::{Progress, VulnDb};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -112,13 +112,7 @@ pub fn run(g: &GlobalArgs, a: &DbArgs) -> Result<i32> {
 }
 
 pub fn open(path: &Path) -> Result<VulnDb> {
-    if !path.exists() {
-        bail!(
-            "{}: no vulnerability database; build one with `customs db build --from DIR` (offline, from feed files) or `customs db update` (online)",
-            path.display()
-        );
-    }
-    Ok(VulnDb::open(path)?)
+    customs_scan::open_db_file(path)
 }
 
 fn print_build(out: &mut dyn Write, r: &customs_vulndb::BuildReport) -> std::io::Result<()> {

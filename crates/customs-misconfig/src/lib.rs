@@ -43,8 +43,9 @@ pub use checks::image_config::{HistoryEntry, ImageConfigInput, ImageConfigOption
 pub use checks::DockerfileContext;
 pub use error::{ConfigError, ParseError};
 pub use registry::{check, registry, CheckInfo, Scanner};
+use result::from_info;
 pub use result::{
-    CauseMetadata, CheckStatus, Code, CodeLine, FileResult, MisconfSummary, Misconfiguration,
+    CauseMetadata, CheckStatus, Code, FileResult, Line, MisconfSummary, Misconfiguration,
 };
 
 use checks::{Hit, DOCKERFILE_CHECKS};
@@ -76,11 +77,7 @@ fn run_dockerfile_checks(df: &Dockerfile, ctx: &DockerfileContext) -> Vec<Miscon
             continue;
         };
         if hits.is_empty() {
-            out.push(Misconfiguration::from_info(
-                c.info,
-                CheckStatus::Pass,
-                String::new(),
-            ));
+            out.push(from_info(c.info, CheckStatus::Pass, String::new()));
         }
         for h in hits {
             out.push(failure(c.info, df, h));
@@ -90,18 +87,18 @@ fn run_dockerfile_checks(df: &Dockerfile, ctx: &DockerfileContext) -> Vec<Miscon
 }
 
 fn failure(info: &CheckInfo, df: &Dockerfile, h: Hit) -> Misconfiguration {
-    let mut m = Misconfiguration::from_info(info, CheckStatus::Fail, h.message);
+    let mut m = from_info(info, CheckStatus::Fail, h.message);
     if let Some((start, end)) = h.lines {
         m.cause_metadata.start_line = start;
         m.cause_metadata.end_line = end;
         let n = end.saturating_sub(start) + 1;
-        m.cause_metadata.code.lines = df
+        let lines = df
             .lines
             .iter()
             .enumerate()
             .skip(start.saturating_sub(1))
             .take(n)
-            .map(|(i, l)| CodeLine {
+            .map(|(i, l)| Line {
                 number: i + 1,
                 content: h.mask.iter().fold(l.clone(), |c, v| {
                     c.replace(v.as_str(), &"*".repeat(v.len()))
@@ -112,6 +109,7 @@ fn failure(info: &CheckInfo, df: &Dockerfile, h: Hit) -> Misconfiguration {
                 ..Default::default()
             })
             .collect();
+        m.cause_metadata.code = Some(Code { lines });
     }
     m
 }
@@ -209,15 +207,11 @@ pub fn scan_image_config_with(cfg: &ImageConfigInput, opts: &ImageConfigOptions)
     for (info, f) in checks::image_config::CONFIG_CHECKS {
         let Some(msgs) = f(cfg, opts) else { continue };
         if msgs.is_empty() {
-            out.push(Misconfiguration::from_info(
-                info,
-                CheckStatus::Pass,
-                String::new(),
-            ));
+            out.push(from_info(info, CheckStatus::Pass, String::new()));
         }
         out.extend(
             msgs.into_iter()
-                .map(|m| Misconfiguration::from_info(info, CheckStatus::Fail, m)),
+                .map(|m| from_info(info, CheckStatus::Fail, m)),
         );
     }
     let text = checks::image_config::history_dockerfile(cfg);
@@ -244,15 +238,11 @@ pub fn scan_hardening(fs: &FsSnapshot, opts: &HardeningOptions) -> FileResult {
     for (info, f) in checks::hardening::HARDENING_CHECKS {
         let msgs = f(&view, opts);
         if msgs.is_empty() {
-            out.push(Misconfiguration::from_info(
-                info,
-                CheckStatus::Pass,
-                String::new(),
-            ));
+            out.push(from_info(info, CheckStatus::Pass, String::new()));
         }
         out.extend(
             msgs.into_iter()
-                .map(|m| Misconfiguration::from_info(info, CheckStatus::Fail, m)),
+                .map(|m| from_info(info, CheckStatus::Fail, m)),
         );
     }
     FileResult::new("filesystem", Scanner::Hardening, out)
@@ -359,11 +349,16 @@ mod tests {
             (m.cause_metadata.start_line, m.cause_metadata.end_line),
             (2, 3)
         );
-        let lines = &m.cause_metadata.code.lines;
+        let lines = m
+            .cause_metadata
+            .code
+            .as_ref()
+            .map(|c| c.lines.as_slice())
+            .unwrap_or_default();
         assert_eq!(lines.len(), 2);
         assert!(lines[0].first_cause && lines[1].last_cause);
         assert_eq!(lines[1].content, "    curl");
-        assert_eq!(r.misconf_summary.failures, r.failures().count());
+        assert_eq!(r.misconf_summary.failures as usize, r.failures().count());
         assert!(!r.failed("CS-DS-009"), "dockerignore check needs fs mode");
         assert!(!r.passed("CS-DS-009"));
     }

@@ -2,10 +2,13 @@
 //! brought them, the detected OS, and the package types that group them.
 //!
 //! Field names serialize to the names of Trivy's JSON report (SchemaVersion 2)
-//! so that a [`Package`] can be written into a report as it is.
+//! so that a [`Package`] can be written into a report as it is; so do the
+//! scanners' findings ([`finding`]: secrets, misconfigurations), which the
+//! report holds as they are produced.
 
 use serde::{Deserialize, Serialize};
 
+pub mod finding;
 pub mod tmpfile;
 
 /// The layer a package or file came from. Serialized as Trivy's `Layer`.

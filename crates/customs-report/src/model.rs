@@ -6,6 +6,12 @@ use customs_model::{LayerRef, OsInfo, Package, PkgIdentifier, Severity, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The scanners' findings, held as they are produced (one definition each,
+/// in `customs_model::finding`).
+pub use customs_model::finding::{
+    CauseMetadata, Code, Line, MisconfSummary, Misconfiguration, SecretFinding,
+};
+
 pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -179,118 +185,6 @@ pub fn severity_int(s: Severity) -> u8 {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct MisconfSummary {
-    pub successes: u32,
-    pub failures: u32,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Line {
-    pub number: u32,
-    pub content: String,
-    #[serde(default)]
-    pub is_cause: bool,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub annotation: String,
-    #[serde(default)]
-    pub truncated: bool,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub highlighted: String,
-    #[serde(default)]
-    pub first_cause: bool,
-    #[serde(default)]
-    pub last_cause: bool,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Code {
-    #[serde(default)]
-    pub lines: Vec<Line>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CauseMetadata {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub provider: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub service: String,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub start_line: u32,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub end_line: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<Code>,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-fn is_zero_u64(n: &u64) -> bool {
-    *n == 0
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Misconfiguration {
-    #[serde(rename = "Type")]
-    pub kind: String,
-    #[serde(rename = "ID")]
-    pub id: String,
-    #[serde(rename = "AVDID", default, skip_serializing_if = "String::is_empty")]
-    pub avd_id: String,
-    pub title: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub description: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub message: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub query: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub resolution: String,
-    pub severity: Severity,
-    #[serde(
-        rename = "PrimaryURL",
-        default,
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub primary_url: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<String>,
-    /// `PASS` or `FAIL`.
-    pub status: String,
-    #[serde(default, skip_serializing_if = "LayerRef::is_empty")]
-    pub layer: LayerRef,
-    #[serde(default)]
-    pub cause_metadata: CauseMetadata,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SecretFinding {
-    #[serde(rename = "RuleID")]
-    pub rule_id: String,
-    pub category: String,
-    pub severity: Severity,
-    pub title: String,
-    pub start_line: u32,
-    pub end_line: u32,
-    #[serde(default)]
-    pub code: Code,
-    /// The matched line with the secret masked.
-    #[serde(rename = "Match")]
-    pub matched: String,
-    #[serde(default, skip_serializing_if = "LayerRef::is_empty")]
-    pub layer: LayerRef,
-}
-
 /// A finding an ignore rule or VEX statement hid, kept for `--show-suppressed`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -323,6 +217,10 @@ impl ScanResult {
     }
 
     pub fn failed_misconfigs(&self) -> impl Iterator<Item = &Misconfiguration> {
-        self.misconfigurations.iter().filter(|m| m.status == "FAIL")
+        self.misconfigurations.iter().filter(|m| m.is_failure())
     }
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }

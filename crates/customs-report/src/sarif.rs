@@ -101,8 +101,8 @@ struct Finding<'a> {
     severity: Severity,
     cvss_score: Option<f64>,
     text: String,
-    start_line: u32,
-    end_line: u32,
+    start_line: usize,
+    end_line: usize,
 }
 
 impl Finding<'_> {
@@ -156,7 +156,7 @@ impl Finding<'_> {
     }
 }
 
-fn location(uri: &str, start: u32, end: u32) -> Value {
+fn location(uri: &str, start: usize, end: usize) -> Value {
     let start = start.max(1);
     json!([{
         "physicalLocation": {
@@ -216,7 +216,7 @@ pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
                 end_line: 1,
             });
         }
-        for m in r.misconfigurations.iter().filter(|m| m.status == "FAIL") {
+        for m in r.failed_misconfigs() {
             let msg = if m.message.is_empty() {
                 &m.title
             } else {
@@ -253,7 +253,7 @@ pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
                     s.category,
                     s.title,
                     s.severity.as_str(),
-                    s.matched
+                    s.match_line
                 ),
                 start_line: s.start_line,
                 end_line: s.end_line,
@@ -332,7 +332,7 @@ mod tests {
             title: "AWS Access Key ID".into(),
             start_line: 3,
             end_line: 3,
-            matched: "AWS_ACCESS_KEY_ID=****".into(),
+            match_line: "AWS_ACCESS_KEY_ID=****".into(),
             ..Default::default()
         });
         Report {

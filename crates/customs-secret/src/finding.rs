@@ -1,61 +1,13 @@
-//! Findings, serialized with Trivy's JSON field names.
+//! Findings, serialized with Trivy's JSON field names (as the report writes them).
 
-use customs_model::{LayerRef, Severity};
 use serde::{Deserialize, Serialize};
 
-/// One secret found in a file. The secret itself never leaves the scanner:
-/// `match_line` and every code line carry it masked with `*`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SecretFinding {
-    #[serde(rename = "RuleID")]
-    pub rule_id: String,
-    pub category: String,
-    pub severity: Severity,
-    pub title: String,
-    /// First line of the secret, 1-based.
-    pub start_line: usize,
-    /// Last line of the secret, 1-based.
-    pub end_line: usize,
-    pub code: Code,
-    /// The (first) line holding the secret, masked and trimmed.
-    #[serde(rename = "Match")]
-    pub match_line: String,
-    /// Set by the image walker: the layer that brought the file.
-    #[serde(default, skip_serializing_if = "LayerRef::is_empty")]
-    pub layer: LayerRef,
-    /// Byte offset of the secret in the file.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub offset: u64,
-}
+/// The finding types are the report's (`customs_model::finding`): the
+/// scanner produces what the report holds.
+pub use customs_model::finding::{Code, Line, SecretFinding};
 
 fn is_zero(v: &u64) -> bool {
     *v == 0
-}
-
-/// Lines of context around a finding (Trivy's `Code`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Code {
-    pub lines: Vec<CodeLine>,
-}
-
-/// One line of context (Trivy's `Code.Lines[]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CodeLine {
-    pub number: usize,
-    /// The line, with every secret masked; long lines are cut around the
-    /// secret (`truncated`).
-    pub content: String,
-    /// True for the lines that hold the secret.
-    pub is_cause: bool,
-    pub annotation: String,
-    pub truncated: bool,
-    /// Same text as `content`; renderers add their own highlighting.
-    pub highlighted: String,
-    pub first_cause: bool,
-    pub last_cause: bool,
 }
 
 /// What one scan of a file found: the findings reported, at most

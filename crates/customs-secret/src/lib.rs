@@ -42,7 +42,7 @@ use std::ops::Range;
 use std::path::Path;
 
 pub use config::{Config, ConfigError};
-pub use finding::{Code, CodeLine, ScanOutcome, SecretFinding};
+pub use finding::{Code, Line, ScanOutcome, SecretFinding};
 pub use rule::{shannon_entropy, AllowRule, Rule};
 
 /// Bytes inspected to tell a binary file from a text file.
@@ -937,7 +937,7 @@ fn build_finding(
         if number == start_line {
             match_line = content.trim().to_string();
         }
-        lines.push(CodeLine {
+        lines.push(Line {
             number,
             highlighted: content.clone(),
             content,

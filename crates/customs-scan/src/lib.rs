@@ -1,0 +1,806 @@
+//! A scan as a library: a source and options in, one [`Report`] out.
+//!
+//! [`scan_image`] (a `docker save` archive or an OCI layout), [`scan_dir`]
+//! (a project directory or an unpacked root filesystem) and [`scan_config`]
+//! (Dockerfiles) build the inventory, run the scanners (vulnerabilities,
+//! secrets, misconfigurations, hardening), mask what the secret rules
+//! recognise, apply the policy (filters, ignore files, `ModifiedFindings`)
+//! and return the final report in a [`Scanned`].
+//!
+//! Rendering the report, writing it and choosing the exit code are the
+//! caller's (`customs_report` renders it, `customs_detect::exit_code` reads
+//! it). Nothing here prints or exits: warnings go through `tracing`, errors
+//! are returned.
+//!
+//! ```no_run
+//! use customs_scan::{scan_image, Db, ScanOptions, Scanners};
+//!
+//! let opts = ScanOptions {
+//!     scanners: Scanners { secret: true, ..Default::default() },
+//!     ..Default::default()
+//! };
+//! let scanned = scan_image("alpine.tar", &opts, Db::None)?;
+//! println!("{}", customs_report::to_json(&scanned.report));
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+use anyhow::{anyhow, bail, Context, Result};
+use customs_inventory::Inventory;
+use customs_model::{Severity, Status};
+use customs_report::{
+    class, LayerMetadata, Metadata, Report, ScanResult, SecretFinding, SCHEMA_VERSION,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use customs_vulndb::VulnDb;
+
+/// The scanners a scan runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scanners {
+    pub vuln: bool,
+    pub secret: bool,
+    pub misconfig: bool,
+    pub hardening: bool,
+}
+
+/// What a directory is: a project (lockfiles, Dockerfiles) or an unpacked
+/// root filesystem (installed packages, binaries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirMode {
+    Fs,
+    Rootfs,
+}
+
+/// Which ignore files the policy reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IgnoreFiles {
+    /// Those of `.trivyignore`, `.customsignore.yaml` and `.trivyignore.yaml`
+    /// found in the current directory.
+    InCurrentDir,
+    /// These files (`.trivyignore` line format, or YAML), none if empty.
+    Files(Vec<PathBuf>),
+}
+
+impl Default for IgnoreFiles {
+    fn default() -> Self {
+        IgnoreFiles::Files(Vec::new())
+    }
+}
+
+/// The policy applied to the finished report. Lists are as given on a
+/// command line (blank items are skipped; unknown ones are errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyOptions {
+    /// Report only these severities (`UNKNOWN`, `LOW`, …); empty: all.
+    pub severities: Vec<String>,
+    /// Drop vulnerabilities that have no fixed version yet.
+    pub ignore_unfixed: bool,
+    /// Drop vulnerabilities with these statuses (`fixed`, `will_not_fix`, …).
+    pub ignore_statuses: Vec<String>,
+    /// Package types whose vulnerabilities are reported (`os,library`).
+    pub pkg_types: String,
+    pub ignore_files: IgnoreFiles,
+    /// List suppressed findings (with their statement) under `ModifiedFindings`.
+    pub show_suppressed: bool,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        PolicyOptions {
+            severities: Vec::new(),
+            ignore_unfixed: false,
+            ignore_statuses: Vec::new(),
+            pkg_types: "os,library".to_string(),
+            ignore_files: IgnoreFiles::default(),
+            show_suppressed: false,
+        }
+    }
+}
+
+/// Everything a scan of an image or a directory needs besides its source
+/// and its vulnerability database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOptions {
+    pub scanners: Scanners,
+    /// Images only: scanners run on the image config alone (`misconfig`,
+    /// `secret`), on top of [`scanners`](Self::scanners).
+    pub image_config_scanners: Scanners,
+    /// List every package in the report, not only the vulnerable ones
+    /// (packages are always listed when the vulnerability scanner is off).
+    pub list_all_pkgs: bool,
+    /// Secret rules config (trivy-secret.yaml shape); `None`: the built-in rules.
+    pub secret_config: Option<PathBuf>,
+    /// Also report language packages in files that OS packages installed.
+    pub include_os_owned: bool,
+    /// setuid/setgid files accepted by the hardening scanner.
+    pub setuid_allow: Vec<String>,
+    /// Image age (days since `created`) past which a rebuild is advised.
+    pub max_image_age_days: u64,
+    /// The per-layer cache (images only); `None`: no cache.
+    pub cache_dir: Option<PathBuf>,
+    pub policy: PolicyOptions,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            scanners: Scanners::default(),
+            image_config_scanners: Scanners::default(),
+            list_all_pkgs: false,
+            secret_config: None,
+            include_os_owned: false,
+            setuid_allow: Vec::new(),
+            max_image_age_days: 30,
+            cache_dir: None,
+            policy: PolicyOptions::default(),
+        }
+    }
+}
+
+/// The vulnerability database of a scan. It is used only when the `vuln`
+/// scanner runs; without one, packages get no vulnerabilities.
+pub enum Db<'a> {
+    None,
+    /// A database already open (a server keeps one for every scan).
+    Open(&'a VulnDb),
+    /// Opened when the scan needs it: after the source was opened and
+    /// analyzed, so an input that cannot be read is reported as such before
+    /// anything is done about the database.
+    OnDemand(Box<dyn FnOnce() -> Result<VulnDb> + 'a>),
+}
+
+impl<'a> From<Option<&'a VulnDb>> for Db<'a> {
+    fn from(db: Option<&'a VulnDb>) -> Self {
+        match db {
+            Some(d) => Db::Open(d),
+            None => Db::None,
+        }
+    }
+}
+
+/// A finished scan.
+#[derive(Debug)]
+pub struct Scanned {
+    /// The report, masked and with the policy applied.
+    pub report: Report,
+    /// The scanners whose findings the report shows (the table's sections).
+    pub scanners: Scanners,
+    /// What the policy removed and kept.
+    pub policy: customs_detect::Outcome,
+    /// [`scan_config`] only: the files that could not be checked (the
+    /// report has the others).
+    pub errors: Vec<customs_misconfig::ParseError>,
+}
+
+impl Scanned {
+    /// Whether the scanned OS is past its end of life.
+    pub fn eosl(&self) -> bool {
+        self.report.metadata.os.as_ref().is_some_and(|os| os.eosl)
+    }
+}
+
+/// Scan a container image: `input` is a `docker save` archive (plain, gzip,
+/// zstd) or an OCI layout, optionally with `:TAG` or `@DIGEST`; it names
+/// the artifact in the report.
+pub fn scan_image(input: &str, opts: &ScanOptions, db: Db<'_>) -> Result<Scanned> {
+    let sc = opts.scanners;
+    let cfg_sc = opts.image_config_scanners;
+    let inv_opts = inventory_options(opts, false)?;
+    let (img, inv) = open_and_analyze(input, &inv_opts)?;
+    for w in &inv.warnings {
+        tracing::warn!("{w}");
+    }
+    let owned: VulnDb;
+    let db = match db {
+        Db::OnDemand(open) if sc.vuln => {
+            owned = open()?;
+            Some(&owned)
+        }
+        Db::Open(d) if sc.vuln => Some(d),
+        _ => None,
+    };
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        created_at: now_rfc3339(),
+        artifact_name: input.to_string(),
+        artifact_type: "container_image".into(),
+        metadata: Metadata {
+            os: inv.os.clone(),
+            image_id: img.id.clone(),
+            diff_ids: img.layers.iter().map(|l| l.diff_id.clone()).collect(),
+            repo_tags: img.repo_tags.clone(),
+            repo_digests: img.repo_digests.clone(),
+            image_config: image_config_json(&img),
+            layers: img
+                .layers
+                .iter()
+                .map(|l| LayerMetadata {
+                    digest: l.digest.clone(),
+                    diff_id: l.diff_id.clone(),
+                    created_by: l.created_by.clone(),
+                })
+                .collect(),
+        },
+        results: Vec::new(),
+    };
+    package_results(&mut report, &inv, opts.list_all_pkgs || !sc.vuln);
+    if let Some(db) = db {
+        warn_eol(&inv);
+        vuln_results(&mut report, &inv, db)?;
+    }
+    secret_results(&mut report, &inv, true);
+    if sc.secret || cfg_sc.secret {
+        image_config_secrets(&mut report, &img, opts)?;
+    }
+    if sc.misconfig || cfg_sc.misconfig {
+        let input = customs_misconfig::ImageConfigInput::from_oci_config_json(&img.config_raw)
+            .map_err(|e| anyhow!("{}: image config: {e}", img.path.display()))?;
+        let o = customs_misconfig::ImageConfigOptions {
+            max_age_days: opts.max_image_age_days,
+            now: std::time::SystemTime::now(),
+        };
+        let r = customs_misconfig::scan_image_config_with(&input, &o);
+        report.results.push(config_result(r));
+    }
+    if sc.hardening {
+        let cfg = img.config.config.clone().unwrap_or_default();
+        hardening_result(&mut report, &inv, opts, cfg.user, cfg.entrypoint, cfg.cmd);
+    }
+    let shown = Scanners {
+        misconfig: sc.misconfig || cfg_sc.misconfig,
+        secret: sc.secret || cfg_sc.secret,
+        ..sc
+    };
+    finish(report, &opts.policy, shown, Vec::new())
+}
+
+/// The image source and its inventory. Keep the opening of the image and
+/// its analysis here, together: other sources (registries, engines) come
+/// in through this function.
+fn open_and_analyze(
+    input: &str,
+    inv: &customs_inventory::Options,
+) -> Result<(customs_image::Image, Inventory)> {
+    let t = std::time::Instant::now();
+    let img = customs_image::Image::open(input)?;
+    tracing::debug!(
+        "opened {} ({} layers) in {:?}",
+        input,
+        img.layers.len(),
+        t.elapsed()
+    );
+    let inv = customs_inventory::analyze_image(&img, inv)?;
+    tracing::debug!(
+        "inventory in {:?}: {} layers, {} analyzed, {} from cache",
+        t.elapsed(),
+        inv.stats.layers,
+        inv.stats.analyzed,
+        inv.stats.from_cache
+    );
+    Ok((img, inv))
+}
+
+/// Scan a directory: a project ([`DirMode::Fs`]: lockfiles, secrets,
+/// Dockerfiles) or an unpacked root filesystem ([`DirMode::Rootfs`]:
+/// installed packages, binaries). Targets are relative to `path`.
+pub fn scan_dir(path: &Path, mode: DirMode, opts: &ScanOptions, db: Db<'_>) -> Result<Scanned> {
+    let sc = opts.scanners;
+    if !path.exists() {
+        bail!("{}: no such file or directory", path.display());
+    }
+    let owned: VulnDb;
+    let db = match db {
+        Db::OnDemand(open) if sc.vuln => {
+            owned = open()?;
+            Some(&owned)
+        }
+        Db::Open(d) if sc.vuln => Some(d),
+        _ => None,
+    };
+    let mut inv_opts = inventory_options(opts, mode == DirMode::Fs)?;
+    inv_opts.cache_dir = None; // a directory has no diff ID to key a cache on
+    let inv = customs_inventory::analyze_dir(path, &inv_opts, mode == DirMode::Rootfs)?;
+    for w in &inv.warnings {
+        tracing::warn!("{w}");
+    }
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        created_at: now_rfc3339(),
+        artifact_name: path.display().to_string(),
+        artifact_type: "filesystem".into(),
+        metadata: Metadata {
+            os: inv.os.clone(),
+            ..Default::default()
+        },
+        results: Vec::new(),
+    };
+    package_results(&mut report, &inv, opts.list_all_pkgs || !sc.vuln);
+    if let Some(db) = db {
+        warn_eol(&inv);
+        vuln_results(&mut report, &inv, db)?;
+    }
+    secret_results(&mut report, &inv, false);
+    if sc.misconfig {
+        for r in customs_misconfig::scan_config_path(path) {
+            match r {
+                Ok(fr) => report.results.push(config_result(fr)),
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+    }
+    if sc.hardening {
+        hardening_result(&mut report, &inv, opts, None, None, None);
+    }
+    finish(report, &opts.policy, sc, Vec::new())
+}
+
+/// Check Dockerfiles: `path` is one, or a directory searched for
+/// `Dockerfile`, `Containerfile`, `*.dockerfile`. The files that cannot be
+/// parsed are in [`Scanned::errors`]; targets are paths as `path` names them.
+pub fn scan_config(path: &Path, policy: &PolicyOptions) -> Result<Scanned> {
+    if !path.exists() {
+        bail!("{}: no such file or directory", path.display());
+    }
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        created_at: now_rfc3339(),
+        artifact_name: path.display().to_string(),
+        artifact_type: "filesystem".into(),
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    for r in customs_misconfig::scan_config_path(path) {
+        match r {
+            Ok(fr) => report.results.push(config_result(fr)),
+            Err(e) => errors.push(e),
+        }
+    }
+    let sc = Scanners {
+        misconfig: true,
+        ..Default::default()
+    };
+    finish(report, policy, sc, errors)
+}
+
+/// Open the vulnerability database at `path` (which must exist) and check
+/// its metadata. With `warn_if_due`, a database past its `next_update` is
+/// used with a warning naming the command that refreshes it; nothing here
+/// touches the network.
+pub fn open_db(path: &Path, warn_if_due: bool) -> Result<VulnDb> {
+    let db = open_db_file(path)?;
+    let meta = db
+        .metadata()
+        .with_context(|| format!("{}: vulnerability database metadata", path.display()))?;
+    tracing::debug!(
+        "vulnerability database {} (schema {}, built {})",
+        path.display(),
+        meta.schema_version,
+        meta.built_at
+    );
+    if let Some(next) = meta.next_update.as_deref() {
+        if warn_if_due && next < now_rfc3339().as_str() {
+            tracing::warn!(
+                "{}: the vulnerability database was due for an update at {next}; run `customs db update` (or pass --skip-db-update)",
+                path.display()
+            );
+        }
+    }
+    Ok(db)
+}
+
+/// Open the vulnerability database file at `path`, saying how to make one
+/// when there is none.
+pub fn open_db_file(path: &Path) -> Result<VulnDb> {
+    if !path.exists() {
+        bail!(
+            "{}: no vulnerability database; build one with `customs db build --from DIR` (offline, from feed files) or `customs db update` (online)",
+            path.display()
+        );
+    }
+    Ok(VulnDb::open(path)?)
+}
+
+/// Current time as RFC 3339 (UTC), without a date crate.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let d = customs_ospkg::Date::from_unix(secs);
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{d}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+fn secret_scanner(opts: &ScanOptions) -> Result<(customs_secret::SecretScanner, String)> {
+    match &opts.secret_config {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+            let sc = customs_secret::SecretScanner::from_config_file(p)?;
+            let fp = format!("config:{:x}", fxhash(&bytes));
+            Ok((sc, fp))
+        }
+        None => {
+            // Key the layer cache on the rules themselves, not only on the
+            // version: a rule fixed during development invalidates old results.
+            let sc = customs_secret::SecretScanner::builtin();
+            let rules = format!("{:?}", sc.rules());
+            let fp = format!(
+                "builtin:{}:{:x}",
+                env!("CARGO_PKG_VERSION"),
+                fxhash(rules.as_bytes())
+            );
+            Ok((sc, fp))
+        }
+    }
+}
+
+/// A small, stable hash for cache keys (FNV-1a).
+fn fxhash(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for &x in b {
+        h ^= u64::from(x);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+fn inventory_options(opts: &ScanOptions, lockfiles: bool) -> Result<customs_inventory::Options> {
+    let sc = opts.scanners;
+    let (secrets, secret_fingerprint) = if sc.secret {
+        let (s, f) = secret_scanner(opts)?;
+        (Some(s), f)
+    } else {
+        (None, String::new())
+    };
+    Ok(customs_inventory::Options {
+        os: true,
+        lang: true,
+        lockfiles,
+        secrets,
+        secret_fingerprint,
+        hardening_files: sc
+            .hardening
+            .then_some(customs_misconfig::hardening_wanted as fn(&str) -> bool),
+        hardening_entries: sc.hardening.then_some(customs_inventory::EntryFilter {
+            keep: hardening_keeps,
+            version: customs_misconfig::HARDENING_KEEPS_VERSION,
+        }),
+        include_os_owned: opts.include_os_owned,
+        cache_dir: opts.cache_dir.clone(),
+        today_unix_secs: None,
+    })
+}
+
+/// Fill each package result with its vulnerabilities.
+fn vuln_results(report: &mut Report, inv: &Inventory, db: &VulnDb) -> Result<()> {
+    let t = std::time::Instant::now();
+    for r in report.results.iter_mut() {
+        let found = if r.class == class::OS_PKGS {
+            match &inv.os {
+                Some(os) => customs_detect::detect_os(db, os, &inv.os_packages),
+                None => continue,
+            }
+        } else if r.class == class::LANG_PKGS {
+            let Some(app) = inv.applications.iter().find(|a| a.target == r.target) else {
+                continue;
+            };
+            customs_detect::detect_lang(db, &app.lang_type, &app.packages)
+        } else {
+            continue;
+        };
+        match found {
+            Ok(v) => r.vulnerabilities = v,
+            Err(e) if e.is_unsupported() => tracing::warn!("{}: {e}", r.target),
+            Err(e) => return Err(anyhow!("{}: {e}", r.target)),
+        }
+    }
+    tracing::debug!("vulnerability detection in {:?}", t.elapsed());
+    Ok(())
+}
+
+fn warn_eol(inv: &Inventory) {
+    if let Some(os) = &inv.os {
+        if os.eosl {
+            tracing::warn!(
+                "{} {}: this OS version is past its end of life; its packages get no more security fixes, so the findings may be incomplete",
+                os.family,
+                os.name
+            );
+        }
+    }
+}
+
+fn os_target(report: &Report, inv: &Inventory) -> String {
+    match &inv.os {
+        Some(os) => format!("{} ({} {})", report.artifact_name, os.family, os.name),
+        None => report.artifact_name.clone(),
+    }
+}
+
+fn package_results(report: &mut Report, inv: &Inventory, with_packages: bool) {
+    if inv.os.is_some() || !inv.os_packages.is_empty() {
+        let mut r = ScanResult::new(os_target(report, inv), class::OS_PKGS, inv.os_type.clone());
+        if with_packages {
+            r.packages = inv.os_packages.clone();
+        }
+        report.results.push(r);
+    }
+    for app in &inv.applications {
+        let mut r = ScanResult::new(app.target.clone(), class::LANG_PKGS, app.lang_type.clone());
+        if with_packages {
+            r.packages = app.packages.clone();
+        }
+        report.results.push(r);
+    }
+}
+
+/// The config for `Metadata.ImageConfig`, keeping what a crafted config lets
+/// us keep, and saying what was left out.
+fn image_config_json(img: &customs_image::Image) -> Option<serde_json::Value> {
+    let (v, dropped) = customs_image::config::config_json(&img.config_raw);
+    for d in &dropped {
+        tracing::warn!(
+            "{}: image config: {d}; left out of Metadata.ImageConfig",
+            img.path.display()
+        );
+    }
+    v
+}
+
+/// One secret result per file. Image paths are absolute (`/app/.env`), as
+/// Trivy writes them; directory scans keep paths relative to the root.
+fn secret_results(report: &mut Report, inv: &Inventory, absolute: bool) {
+    // Per file: the findings, and the matches the scanner's limits dropped.
+    let mut by_path: BTreeMap<&str, (Vec<SecretFinding>, u64)> = BTreeMap::new();
+    for s in &inv.secrets {
+        let entry = by_path.entry(s.path.as_str()).or_default();
+        entry.1 += s.dropped;
+        entry.0.push(s.finding.clone());
+    }
+    for (path, (secrets, dropped)) in by_path {
+        let target = if absolute && !path.starts_with('/') {
+            format!("/{path}")
+        } else {
+            path.to_string()
+        };
+        if dropped > 0 {
+            tracing::warn!(
+                "{}",
+                customs_secret::limit_warning(&target, secrets.len(), dropped)
+            );
+        }
+        let mut r = ScanResult::new(target, class::SECRET, "text");
+        r.secrets = secrets;
+        r.secrets_dropped = dropped;
+        report.results.push(r);
+    }
+}
+
+/// Secrets passed as build args or env end up in the config: scan `Env`,
+/// the history's `created_by` and the labels.
+fn image_config_secrets(
+    report: &mut Report,
+    img: &customs_image::Image,
+    opts: &ScanOptions,
+) -> Result<()> {
+    let (sc, _) = secret_scanner(opts)?;
+    let mut text = String::new();
+    if let Some(c) = &img.config.config {
+        for e in c.env.iter().flatten() {
+            text.push_str(e);
+            text.push('\n');
+        }
+        for (k, v) in c.labels.iter().flatten() {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+    }
+    for h in &img.config.history {
+        if let Some(c) = &h.created_by {
+            text.push_str(c);
+            text.push('\n');
+        }
+    }
+    let found = sc.scan_text("image config", text.as_bytes());
+    if !found.is_empty() {
+        // The report repeats the config under Metadata.ImageConfig: mask
+        // the secrets there too, so they are printed in clear nowhere.
+        if let Some(cfg) = report.metadata.image_config.as_mut() {
+            mask_strings(cfg, &sc);
+        }
+        let mut r = ScanResult::new("image config", class::SECRET, "image-config");
+        r.secrets_dropped = found.dropped;
+        r.secrets = found.findings;
+        report.results.push(r);
+    }
+    Ok(())
+}
+
+/// A misconfiguration scanner's result as a report result (class `config`).
+fn config_result(fr: customs_misconfig::FileResult) -> ScanResult {
+    let mut r = ScanResult::new(fr.target, &fr.class, fr.kind);
+    r.misconf_summary = Some(fr.misconf_summary);
+    r.misconfigurations = fr.misconfigurations;
+    r
+}
+
+/// Misconfiguration findings quote the offending lines (`ENV TOKEN=…`):
+/// mask what the secret rules recognise there, as secret findings are.
+fn mask_misconfig_code(report: &mut Report) {
+    let has_code = report
+        .results
+        .iter()
+        .flat_map(|r| &r.misconfigurations)
+        .any(|m| m.is_failure());
+    if !has_code {
+        return;
+    }
+    let sc = customs_secret::SecretScanner::builtin();
+    for m in report
+        .results
+        .iter_mut()
+        .flat_map(|r| r.misconfigurations.iter_mut())
+    {
+        if let Some(x) = sc.mask_text("misconfiguration", &m.message) {
+            m.message = x;
+        }
+        if let Some(code) = m.cause_metadata.code.as_mut() {
+            for l in code.lines.iter_mut() {
+                if let Some(x) = sc.mask_text("misconfiguration", &l.content) {
+                    l.content = x;
+                }
+                if let Some(x) = sc.mask_text("misconfiguration", &l.highlighted) {
+                    l.highlighted = x;
+                }
+            }
+        }
+    }
+}
+
+fn mask_strings(v: &mut serde_json::Value, sc: &customs_secret::SecretScanner) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(m) = sc.mask_text("image config", s) {
+                *s = m;
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| mask_strings(x, sc)),
+        serde_json::Value::Object(o) => {
+            // Label keys can hold secrets too; keys are rare, rebuild the map.
+            let old = std::mem::take(o);
+            for (k, mut x) in old {
+                mask_strings(&mut x, sc);
+                let k = sc.mask_text("image config", &k).unwrap_or(k);
+                o.insert(k, x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The walker's entry kind as the hardening checks name it.
+fn fs_kind(k: customs_image::walk::EntryKind) -> customs_misconfig::EntryKind {
+    use customs_image::walk::EntryKind as W;
+    use customs_misconfig::EntryKind as K;
+    match k {
+        W::File => K::File,
+        W::Dir => K::Dir,
+        W::Symlink => K::Symlink,
+        W::Hardlink => K::Hardlink,
+        W::Other => K::Other,
+    }
+}
+
+/// Whether a hardening check looks at this entry (see
+/// `customs_misconfig::hardening_keeps`).
+fn hardening_keeps(path: &str, kind: customs_image::walk::EntryKind, mode: u32) -> bool {
+    customs_misconfig::hardening_keeps(path, fs_kind(kind), mode)
+}
+
+fn hardening_result(
+    report: &mut Report,
+    inv: &Inventory,
+    opts: &ScanOptions,
+    user: Option<String>,
+    entrypoint: Option<Vec<String>>,
+    cmd: Option<Vec<String>>,
+) {
+    use customs_misconfig::{FsEntry, FsSnapshot, HardeningOptions};
+    let entries = inv
+        .files
+        .iter()
+        .map(|(f, _)| FsEntry {
+            path: f.path.clone(),
+            kind: fs_kind(f.kind),
+            mode: f.mode,
+            uid: f.uid,
+            gid: f.gid,
+            size: f.size,
+            link_target: f.link_target.clone(),
+        })
+        .collect();
+    let snap = FsSnapshot {
+        entries,
+        contents: inv.extra_files.clone().into_iter().collect(),
+        user,
+        entrypoint: entrypoint.unwrap_or_default(),
+        cmd: cmd.unwrap_or_default(),
+    };
+    let o = HardeningOptions {
+        setuid_allow: opts.setuid_allow.clone(),
+    };
+    let r = customs_misconfig::scan_hardening(&snap, &o);
+    report.results.push(config_result(r));
+}
+
+fn policy(p: &PolicyOptions) -> Result<customs_detect::Policy> {
+    let ignore_statuses = p
+        .ignore_statuses
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            Status::parse(s.trim()).ok_or_else(|| {
+                anyhow!("--ignore-status: unknown status '{s}' (expected unknown, affected, fixed, under_investigation, will_not_fix, fix_deferred, end_of_life)")
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let pkg_types =
+        customs_detect::PkgTypes::parse(&p.pkg_types).map_err(|e| anyhow!("--pkg-types: {e}"))?;
+    let files: Vec<PathBuf> = match &p.ignore_files {
+        IgnoreFiles::InCurrentDir => [".trivyignore", ".customsignore.yaml", ".trivyignore.yaml"]
+            .iter()
+            .map(PathBuf::from)
+            .filter(|f| f.is_file())
+            .collect(),
+        IgnoreFiles::Files(files) => files.clone(),
+    };
+    let mut ignores = Vec::new();
+    for f in &files {
+        tracing::debug!("ignore file {}", f.display());
+        ignores.push(customs_detect::IgnoreRules::load(f).map_err(|e| anyhow!("{e}"))?);
+    }
+    Ok(customs_detect::Policy {
+        severities: parse_severities(&p.severities)?,
+        ignore_unfixed: p.ignore_unfixed,
+        ignore_statuses,
+        pkg_types,
+        ignores,
+        show_suppressed: p.show_suppressed,
+        today: customs_detect::Date::today(),
+    })
+}
+
+fn parse_severities(list: &[String]) -> Result<Vec<Severity>> {
+    list.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            Severity::parse(s).ok_or_else(|| {
+                anyhow!("--severity: unknown severity '{s}' (expected UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)")
+            })
+        })
+        .collect()
+}
+
+/// Mask, then apply the policy.
+fn finish(
+    mut report: Report,
+    policy: &PolicyOptions,
+    scanners: Scanners,
+    errors: Vec<customs_misconfig::ParseError>,
+) -> Result<Scanned> {
+    mask_misconfig_code(&mut report);
+    let pol = self::policy(policy)?;
+    let outcome = customs_detect::apply(&mut report, &pol);
+    tracing::debug!("policy: {outcome:?}");
+    Ok(Scanned {
+        report,
+        scanners,
+        policy: outcome,
+        errors,
+    })
+}
