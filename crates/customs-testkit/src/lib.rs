@@ -4,6 +4,9 @@
 //! The one definition of these builders for every crate's tests; never a
 //! dependency of shipped code. Failures panic: these are test fixtures.
 
+pub mod podman;
+pub mod registry;
+
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
