@@ -41,6 +41,17 @@ pub enum ImageError {
         reference: String,
         available: String,
     },
+    /// A registry refused or failed a request, or served something unusable.
+    #[error("{reference}: {message}")]
+    Registry { reference: String, message: String },
+    /// A local engine (Docker, Podman) failed or refused a request.
+    #[error("{reference}: {engine} engine at {}: {message}", socket.display())]
+    Engine {
+        engine: String,
+        socket: PathBuf,
+        reference: String,
+        message: String,
+    },
     /// An error raised by the caller's visitor while walking a layer.
     #[error("{0}")]
     Visitor(String),

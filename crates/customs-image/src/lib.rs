@@ -19,10 +19,18 @@
 
 pub mod config;
 pub mod digest;
+pub mod engine;
 pub mod error;
+pub mod export;
+pub mod reference;
+pub mod registry;
+mod remote;
 pub mod source;
 pub mod walk;
 
 pub use config::ImageConfig;
+pub use engine::{Engine, EngineKind};
 pub use error::ImageError;
+pub use reference::{parse_target, ImageRef, ImageSrc, Target};
+pub use registry::RemoteOptions;
 pub use source::{Format, Image, LayerInfo};

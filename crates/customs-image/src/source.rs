@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 
 /// Entries of a compressed outer archive smaller than this are kept in memory
 /// by the first pass (manifests, configs, tiny layers).
-const SMALL_ENTRY: u64 = 1 << 20;
+pub(crate) const SMALL_ENTRY: u64 = 1 << 20;
 /// JSON documents (manifests, indexes, configs) larger than this are refused.
-const MAX_JSON: u64 = 16 << 20;
+pub(crate) const MAX_JSON: u64 = 16 << 20;
 /// A layer tar is followed by at most a few KiB of zero blocks (the tar
 /// record size); more than this after the end-of-archive marker is refused
 /// (a decompression bomb hidden where no entry is read).
-const MAX_TRAILER: u64 = 16 << 20;
+pub(crate) const MAX_TRAILER: u64 = 16 << 20;
 
 /// How the image was stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,15 +39,16 @@ pub struct LayerInfo {
     pub diff_id: String,
     /// The `created_by` of the history entry that made this layer.
     pub created_by: String,
-    /// Name of the blob inside its container (archive entry or file).
-    blob: String,
+    /// Name of the blob inside its container (archive entry, file, or the
+    /// digest a registry serves it by).
+    pub(crate) blob: String,
     /// What the uncompressed stream must hash to (`diff_id`, parsed).
-    diff: Digest,
+    pub(crate) diff: Digest,
     /// What the stored blob must hash to, when its name is a content address
     /// (an OCI descriptor, or a docker archive's `blobs/sha256/…`).
-    stored: Option<Digest>,
+    pub(crate) stored: Option<Digest>,
     /// The stored size an OCI descriptor claims.
-    stored_size: Option<u64>,
+    pub(crate) stored_size: Option<u64>,
 }
 
 impl LayerInfo {
@@ -70,11 +71,13 @@ pub struct Image {
     pub config: ImageConfig,
     pub config_raw: Vec<u8>,
     pub layers: Vec<LayerInfo>,
-    container: Container,
+    pub(crate) container: Container,
 }
 
-/// Where the blobs live.
-enum Container {
+/// Where the blobs live: the one place that differs between an archive, a
+/// directory, a registry and an engine's export stream. Everything above it
+/// (manifest and config checks, layer verification, the walker) is shared.
+pub(crate) enum Container {
     /// A directory (OCI layout or unpacked docker archive).
     Dir(PathBuf),
     /// An uncompressed tar: every entry is read in place with a seek.
@@ -88,6 +91,14 @@ enum Container {
         large: std::collections::HashSet<String>,
         /// Link entries (`ID/layer.tar -> ../X.tar`) and what they point at.
         aliases: HashMap<String, String>,
+    },
+    /// A registry: blobs are fetched by digest, several at once.
+    Remote(std::sync::Arc<crate::registry::Client>),
+    /// An engine's export stream, read once: small entries were kept; the
+    /// large ones (layers) were analyzed while the stream passed.
+    Export {
+        small: HashMap<String, Vec<u8>>,
+        large: std::collections::HashSet<String>,
     },
 }
 
@@ -178,14 +189,15 @@ impl Image {
         Ok(img)
     }
 
-    fn exists(&self, name: &str) -> bool {
+    pub(crate) fn exists(&self, name: &str) -> bool {
         match &self.container {
             // Present at all (a symlink counts, and is refused when read).
             Container::Dir(d) => d.join(name).symlink_metadata().is_ok(),
             Container::Tar { entries } => entries.contains_key(name),
-            Container::Compressed { small, large, .. } => {
+            Container::Compressed { small, large, .. } | Container::Export { small, large } => {
                 small.contains_key(name) || large.contains(name)
             }
+            Container::Remote(_) => false,
         }
     }
 
@@ -229,11 +241,14 @@ impl Image {
                 }
                 Ok(v)
             }
-            Container::Compressed { small, .. } => small.get(name).cloned().ok_or_else(missing),
+            Container::Compressed { small, .. } | Container::Export { small, .. } => {
+                small.get(name).cloned().ok_or_else(missing)
+            }
+            Container::Remote(_) => Err(missing()),
         }
     }
 
-    fn parse_doc<T: serde::de::DeserializeOwned>(
+    pub(crate) fn parse_doc<T: serde::de::DeserializeOwned>(
         &self,
         name: &str,
         what: &str,
@@ -243,7 +258,7 @@ impl Image {
             .map_err(|e| ImageError::malformed(&self.path, &format!("{what} '{name}'"), e))
     }
 
-    fn load_docker(&mut self, reference: Option<&str>) -> Result<(), ImageError> {
+    pub(crate) fn load_docker(&mut self, reference: Option<&str>) -> Result<(), ImageError> {
         let manifests: Vec<DockerManifest> = self.parse_doc("manifest.json", "manifest")?;
         if manifests.is_empty() {
             return Err(ImageError::malformed(
@@ -334,7 +349,7 @@ impl Image {
         Ok(())
     }
 
-    fn load_oci(&mut self, reference: Option<&str>) -> Result<(), ImageError> {
+    pub(crate) fn load_oci(&mut self, reference: Option<&str>) -> Result<(), ImageError> {
         let index: oci_spec::image::ImageIndex = self.parse_doc("index.json", "index")?;
         let desc = self.select_manifest(&index, reference)?;
         let manifest = self.load_manifest(&desc)?;
@@ -464,7 +479,7 @@ impl Image {
         ))
     }
 
-    fn set_config(
+    pub(crate) fn set_config(
         &mut self,
         raw: Vec<u8>,
         name: &str,
@@ -481,7 +496,7 @@ impl Image {
     }
 
     /// The config's `rootfs.diff_ids`, each a well-formed digest.
-    fn diff_ids(&self) -> Result<Vec<Digest>, ImageError> {
+    pub(crate) fn diff_ids(&self) -> Result<Vec<Digest>, ImageError> {
         self.config
             .rootfs
             .diff_ids
@@ -499,7 +514,7 @@ impl Image {
     }
 
     /// A descriptor's digest, which must be well formed (it becomes a path).
-    fn descriptor_digest(&self, d: &str, what: &str) -> Result<Digest, ImageError> {
+    pub(crate) fn descriptor_digest(&self, d: &str, what: &str) -> Result<Digest, ImageError> {
         Digest::parse(d).ok_or_else(|| {
             ImageError::malformed(
                 &self.path,
@@ -594,6 +609,37 @@ impl Image {
                     .map_err(|e| ImageError::io(&self.path, e))?;
                 run(i, &mut file.take(len))
             }),
+            Container::Remote(client) => {
+                // Downloads wait on the network more than on the CPU: more
+                // at once than there are cores, bounded.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(client.parallel().min(which.len()).max(1))
+                    .build()
+                    .map_err(|e| self.layer_err_msg(0, e.to_string()))?;
+                pool.install(|| {
+                    which.par_iter().try_for_each(|&i| {
+                        let layer = self.layer(i)?;
+                        let digest = layer.stored.as_ref().unwrap_or(&layer.diff);
+                        let mut body =
+                            client.blob_stream(digest, layer.stored_size.unwrap_or(0))?;
+                        run(i, &mut body)
+                    })
+                })
+            }
+            Container::Export { small, .. } => {
+                // Large entries were consumed by the export pass.
+                for &i in which {
+                    let layer = self.layer(i)?;
+                    let bytes = small.get(&layer.blob).ok_or_else(|| {
+                        self.layer_err_msg(
+                            i,
+                            "was read with the export stream and cannot be read again".into(),
+                        )
+                    })?;
+                    run(i, &mut &bytes[..])?;
+                }
+                Ok(())
+            }
             Container::Compressed { small, .. } => {
                 // Tiny layers were kept by the first pass; stream for the rest.
                 let mut rest: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -742,6 +788,11 @@ impl Image {
         use std::os::unix::fs::MetadataExt;
         let layer = self.layers.get(i)?;
         let (meta, place) = match &self.container {
+            // Content-addressed: bytes that hashed to this digest once (and
+            // to the diff ID recorded with it) are those bytes anywhere.
+            Container::Remote(_) => return layer.stored.as_ref().map(|d| format!("blob {d}")),
+            // A one-time stream has no identity to come back to.
+            Container::Export { .. } => return None,
             Container::Dir(dir) => {
                 let f = open_inside(dir, &layer.blob).ok()?;
                 (f.metadata().ok()?, String::new())
@@ -845,13 +896,13 @@ fn open_inside(root: &Path, name: &str) -> Result<File, ImageError> {
     Ok(f)
 }
 
-fn entry_name<R: Read>(entry: &tar::Entry<'_, R>) -> String {
+pub(crate) fn entry_name<R: Read>(entry: &tar::Entry<'_, R>) -> String {
     let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
     crate::walk::normalize_path(&raw).unwrap_or_default()
 }
 
 /// Resolve a link inside the archive (relative to the link's directory).
-fn resolve_in_archive(link_name: &str, target: &str) -> String {
+pub(crate) fn resolve_in_archive(link_name: &str, target: &str) -> String {
     let dir = link_name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let joined = if target.starts_with('/') || dir.is_empty() {
         target.to_string()

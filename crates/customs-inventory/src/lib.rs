@@ -13,6 +13,9 @@
 
 mod cache;
 pub mod layer;
+mod sources;
+
+pub use sources::{analyze_export, open_and_analyze, EngineOptions, Opened};
 
 use customs_image::walk::{walk_dir, walk_tar};
 use customs_image::{Image, ImageError};
@@ -110,11 +113,28 @@ impl Options {
 /// result cached only after the verification passed. A layer whose bytes do
 /// not match what the image claims fails the scan.
 pub fn analyze_image(img: &Image, opts: &Options) -> Result<Inventory, InventoryError> {
+    analyze_rest(img, opts, HashMap::new(), Stats::default())
+}
+
+/// `analyze_image` for the layers not in `done` (results an export pass
+/// already verified), adding to `before`'s counts.
+fn analyze_rest(
+    img: &Image,
+    opts: &Options,
+    mut done: HashMap<usize, LayerResult>,
+    before: Stats,
+) -> Result<Inventory, InventoryError> {
     let an = opts.analyzers(true);
     let fp = an.fingerprint(&opts.secret_fingerprint);
     let cache = opts.cache_dir.as_deref().map(cache::LayerCache::new);
     let n = img.layers.len();
-    let slots: Mutex<Vec<Option<LayerResult>>> = Mutex::new(vec![None; n]);
+    let mut initial: Vec<Option<LayerResult>> = vec![None; n];
+    for (i, r) in done.drain() {
+        if let Some(slot) = initial.get_mut(i) {
+            *slot = Some(r);
+        }
+    }
+    let slots: Mutex<Vec<Option<LayerResult>>> = Mutex::new(initial);
     let mut todo = Vec::new();
     // Layers stored as the same bytes are read once; layers that only claim
     // the same diff ID are each read (and each verified).
@@ -123,10 +143,11 @@ pub fn analyze_image(img: &Image, opts: &Options) -> Result<Inventory, Inventory
     let mut identities: Vec<Option<String>> = vec![None; n];
     let mut stats = Stats {
         layers: n,
-        ..Default::default()
+        ..before
     };
     for (i, l) in img.layers.iter().enumerate() {
         let key = img.blob_key(i).unwrap_or_else(|| i.to_string());
+        let preset = slots.lock().map(|s| s[i].is_some()).unwrap_or(false);
         if let Some(&first) = seen.get(&key) {
             // The same bytes cannot hash to two diff IDs.
             if img.layers[first].diff_id != l.diff_id {
@@ -143,6 +164,9 @@ pub fn analyze_image(img: &Image, opts: &Options) -> Result<Inventory, Inventory
             continue;
         }
         seen.insert(key, i);
+        if preset {
+            continue;
+        }
         if let Some(c) = &cache {
             identities[i] = img.layer_identity(i);
             let known = identities[i]
@@ -162,7 +186,7 @@ pub fn analyze_image(img: &Image, opts: &Options) -> Result<Inventory, Inventory
         }
         todo.push(i);
     }
-    stats.analyzed = todo.len();
+    stats.analyzed += todo.len();
     img.for_each_layer(
         &todo,
         &|i, stream| {
