@@ -6,15 +6,20 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "customs",
-    version,
+    disable_version_flag = true,
+    subcommand_required = false,
+    arg_required_else_help = true,
     about = "Container image security scanner: vulnerabilities, secrets, misconfigurations, hardening",
     after_help = "Exit codes: 0 success; N from --exit-code when findings remain; N from --exit-on-eol; 2 usage error; 3 input or scan error."
 )]
 pub struct Cli {
+    /// Print the version and the vulnerability database's metadata (as `trivy -v`).
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -28,13 +33,16 @@ pub struct GlobalArgs {
     /// Explain what customs does, step by step (debug logs on stderr).
     #[arg(short, long, global = true)]
     pub debug: bool,
+    /// No progress bars (they are drawn only on a terminal anyway).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Scan a container image (docker save archive or OCI layout).
+    /// Scan a container image: by name (local engine, then registry) or from a file.
     #[command(alias = "i")]
-    Image(ImageArgs),
+    Image(Box<ImageArgs>),
     /// Scan a project directory: lockfiles, secrets, Dockerfiles.
     Fs(DirArgs),
     /// Scan an unpacked root filesystem (installed packages, binaries).
@@ -93,10 +101,57 @@ pub enum DbCommand {
 
 #[derive(Args, Debug)]
 pub struct ImageArgs {
-    /// Image to scan: a `docker save` tar (plain, .gz, .zst), an OCI layout
+    /// The image: a name (`redis:8.4.0-alpine3.22`, `ghcr.io/org/app@sha256:…`),
+    /// a transport (`docker-archive:app.tar`, `oci:DIR[:TAG]`, `docker://NAME`,
+    /// `docker-daemon:NAME`, `podman://NAME`), or a file or directory.
+    #[arg(
+        value_name = "IMAGE",
+        required_unless_present = "input",
+        conflicts_with = "input"
+    )]
+    pub image: Option<String>,
+    /// Image file: a `docker save` tar (plain, .gz, .zst), an OCI layout
     /// directory or tar, optionally with `:TAG` or `@DIGEST`.
     #[arg(long, short = 'i', value_name = "PATH")]
-    pub input: String,
+    pub input: Option<String>,
+    /// Where to look for an image given by name, in order (comma list:
+    /// docker, podman, remote).
+    #[arg(long, value_delimiter = ',', default_value = "docker,podman,remote", value_parser = parse_image_src, value_name = "LIST")]
+    pub image_src: Vec<customs_image::ImageSrc>,
+    /// The platform to pick from a multi-platform image (default: this host's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Allow plain HTTP and registries whose TLS certificate does not verify.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Registry user name (with --password).
+    #[arg(long, env = "CUSTOMS_USERNAME", value_name = "USER")]
+    pub username: Option<String>,
+    /// Registry password or access token (with --username).
+    #[arg(
+        long,
+        env = "CUSTOMS_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub password: Option<String>,
+    /// A bearer token for the registry, sent as is.
+    #[arg(
+        long,
+        env = "CUSTOMS_REGISTRY_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub registry_token: Option<String>,
+    /// A mirror tried before Docker Hub for docker.io images (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub registry_mirror: Vec<String>,
+    /// The Docker engine's socket (`unix:///var/run/docker.sock`; default DOCKER_HOST).
+    #[arg(long, value_name = "HOST")]
+    pub docker_host: Option<String>,
+    /// The Podman engine's socket (default CONTAINER_HOST, then Podman's own paths).
+    #[arg(long, value_name = "HOST")]
+    pub podman_host: Option<String>,
     #[command(flatten)]
     pub scan: ScanArgs,
     /// Scanners for the image config: misconfig, secret.
@@ -161,7 +216,12 @@ pub struct PolicyArgs {
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub ignore_status: Vec<String>,
     /// Package types whose vulnerabilities are reported (comma list: os, library).
-    #[arg(long, default_value = "os,library", value_name = "LIST")]
+    #[arg(
+        long,
+        alias = "vuln-type",
+        default_value = "os,library",
+        value_name = "LIST"
+    )]
     pub pkg_types: String,
     /// Ignore file: `.trivyignore` line format, or YAML (`.customsignore.yaml`,
     /// `.trivyignore.yaml`). Repeatable. Default: those of the three found in
@@ -206,6 +266,9 @@ pub struct ScanArgs {
     /// Do not use or fill the per-layer cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Bound on each network request of the scan (`90s`, `10m`).
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
     #[command(flatten)]
     pub db: DbSelect,
 }
@@ -256,4 +319,18 @@ pub fn parse_scanners(list: &[String]) -> Result<Scanners, String> {
         }
     }
     Ok(s)
+}
+
+/// `90s`, `10m`, `1h30m` (humantime's syntax).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than zero".into()),
+        Err(e) => Err(format!("{e} (expected e.g. 90s, 10m)")),
+    }
+}
+
+fn parse_image_src(s: &str) -> Result<customs_image::ImageSrc, String> {
+    customs_image::ImageSrc::parse(s)
+        .ok_or_else(|| format!("unknown source '{s}' (expected docker, podman or remote)"))
 }

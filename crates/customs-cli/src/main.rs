@@ -2,6 +2,7 @@
 
 mod args;
 mod db;
+mod progress;
 mod scan;
 
 use args::{Cli, Command};
@@ -48,12 +49,15 @@ fn escaping_stderr() -> Escaping<std::io::Stderr> {
 }
 
 fn init_logging(quiet: bool, debug: bool) {
+    // customs' own records; the libraries' (reqwest, rustls, hyper) only
+    // with --debug, and then only their warnings: what matters of theirs
+    // reaches the user in customs' error line.
     let level = if debug {
-        "debug"
+        "warn,customs=debug"
     } else if quiet {
-        "error"
+        "off,customs=error"
     } else {
-        "warn"
+        "off,customs=warn"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTOMS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
@@ -70,22 +74,30 @@ fn init_logging(quiet: bool, debug: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.quiet, cli.global.debug);
-    let result = match &cli.command {
-        Command::Version(v) => {
-            println!("Version: {}", env!("CARGO_PKG_VERSION"));
-            let path =
-                v.db.clone()
-                    .unwrap_or_else(|| db::default_db_path(&cli.global));
-            if let Ok(d) = customs_vulndb::VulnDb::open(&path) {
-                let _ = db::print_info(&path, &d);
-            }
-            Ok(0)
+    let version = |db: Option<&std::path::Path>| {
+        println!("Version: {}", env!("CARGO_PKG_VERSION"));
+        let path = db
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| db::default_db_path(&cli.global));
+        if let Ok(d) = customs_vulndb::VulnDb::open(&path) {
+            let _ = db::print_info(&path, &d);
         }
-        Command::Db(a) => db::run(&cli.global, a),
-        Command::Image(a) => scan::image(&cli.global, a),
-        Command::Fs(a) => scan::dir(&cli.global, a, scan::DirMode::Fs),
-        Command::Rootfs(a) => scan::dir(&cli.global, a, scan::DirMode::Rootfs),
-        Command::Config(a) => scan::config(&cli.global, a),
+        Ok(0)
+    };
+    let result = match &cli.command {
+        // `customs -v`, the `trivy -v` habit (a subcommand after it is ignored, as Trivy does).
+        _ if cli.version => version(None),
+        Some(Command::Version(v)) => version(v.db.as_deref()),
+        Some(Command::Db(a)) => db::run(&cli.global, a),
+        Some(Command::Image(a)) => scan::image(&cli.global, a),
+        Some(Command::Fs(a)) => scan::dir(&cli.global, a, scan::DirMode::Fs),
+        Some(Command::Rootfs(a)) => scan::dir(&cli.global, a, scan::DirMode::Rootfs),
+        Some(Command::Config(a)) => scan::config(&cli.global, a),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(2)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

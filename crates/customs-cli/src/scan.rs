@@ -8,8 +8,11 @@ use crate::args::{
     ScanArgs,
 };
 use anyhow::{anyhow, bail, Context, Result};
+use customs_image::{parse_target, ImageSrc, RemoteOptions, Target};
 use customs_report::table;
-use customs_scan::{Db, IgnoreFiles, PolicyOptions, ScanOptions, Scanned, VulnDb};
+use customs_scan::{
+    Db, EngineOptions, IgnoreFiles, ImageSource, PolicyOptions, ScanOptions, Scanned, VulnDb,
+};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -112,11 +115,71 @@ fn open_db(g: &GlobalArgs, a: &ScanArgs) -> Result<VulnDb> {
     customs_scan::open_db(&path, !a.db.skip_db_update && !a.db.offline)
 }
 
+/// Where `customs image` reads from, and how it reaches registries and engines.
+fn image_source(g: &GlobalArgs, a: &ImageArgs) -> Result<ImageSource> {
+    use customs_image::registry::auth::{CredKind, Credential};
+    let target = match (&a.input, &a.image) {
+        (Some(p), _) => Target::File(p.clone()),
+        (None, Some(name)) => {
+            let mut sources: Vec<ImageSrc> = Vec::new();
+            for &src in &a.image_src {
+                if !sources.contains(&src) {
+                    sources.push(src);
+                }
+            }
+            parse_target(name, &sources).map_err(|e| anyhow!(e))?
+        }
+        (None, None) => bail!("customs image needs an IMAGE or --input PATH"),
+    };
+    // Where a credential came from, for messages (never the secret).
+    let from_env = |k: &str, v: &str| std::env::var(k).is_ok_and(|e| e == v);
+    let credential = match (&a.username, &a.password, &a.registry_token) {
+        (_, _, Some(t)) => Some(Credential {
+            kind: CredKind::Bearer(t.clone()),
+            source: if from_env("CUSTOMS_REGISTRY_TOKEN", t) {
+                "CUSTOMS_REGISTRY_TOKEN".into()
+            } else {
+                "--registry-token".into()
+            },
+        }),
+        (Some(u), Some(p), None) => {
+            let label = if from_env("CUSTOMS_PASSWORD", p) {
+                "CUSTOMS_USERNAME/CUSTOMS_PASSWORD"
+            } else {
+                "--username/--password"
+            };
+            Some(Credential::basic(u, p, label))
+        }
+        (Some(_), None, None) => bail!("--username needs --password (or CUSTOMS_PASSWORD)"),
+        (None, Some(_), None) => bail!("--password needs --username (or CUSTOMS_USERNAME)"),
+        (None, None, None) => None,
+    };
+    let observer = crate::progress::LayerBars::for_terminal(g.quiet, g.no_progress)
+        .map(|b| b as std::sync::Arc<dyn customs_image::registry::TransferObserver>);
+    Ok(ImageSource {
+        target,
+        remote: RemoteOptions {
+            platform: a.platform.clone(),
+            insecure: a.insecure,
+            credential,
+            mirrors: a.registry_mirror.clone(),
+            timeout: a.scan.timeout,
+            observer,
+            ..RemoteOptions::default()
+        },
+        engines: EngineOptions {
+            docker_host: a.docker_host.clone(),
+            podman_host: a.podman_host.clone(),
+        },
+    })
+}
+
 pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
     let mut opts = scan_options(g, &a.scan, &a.scan.scanners)?;
     opts.image_config_scanners = parse_scanners(&a.image_config_scanners)
         .map_err(|e| anyhow!(e.replace("--scanners", "--image-config-scanners")))?;
-    let scanned = customs_scan::scan_image(&a.input, &opts, db(g, &a.scan))?;
+    let src = image_source(g, a)?;
+    let scanned = customs_scan::scan_image(&src, &opts, db(g, &a.scan))?;
     render(&scanned, &a.scan.output, a.scan.list_all_pkgs, None)?;
     Ok(exit_code(&scanned, &a.scan.policy))
 }

@@ -64,6 +64,13 @@ impl ImageRef {
         let r: Reference = s
             .parse()
             .map_err(|e| format!("'{s}' is not a valid image reference ({e})"))?;
+        // As docker: `UPPER/case` is no repository (its regexp would take
+        // `UPPER` for a path component of docker.io).
+        if r.repository().chars().any(|c| c.is_ascii_uppercase()) {
+            return Err(format!(
+                "'{s}' is not a valid image reference (repository names are lowercase)"
+            ));
+        }
         Ok(ImageRef {
             typed: s.to_string(),
             name: s.to_string(),

@@ -1,6 +1,6 @@
 //! A scan as a library: a source and options in, one [`Report`] out.
 //!
-//! [`scan_image`] (a `docker save` archive or an OCI layout), [`scan_dir`]
+//! [`scan_image`] (an archive, a layout, a local engine, a registry), [`scan_dir`]
 //! (a project directory or an unpacked root filesystem) and [`scan_config`]
 //! (Dockerfiles) build the inventory, run the scanners (vulnerabilities,
 //! secrets, misconfigurations, hardening), mask what the secret rules
@@ -13,13 +13,13 @@
 //! are returned.
 //!
 //! ```no_run
-//! use customs_scan::{scan_image, Db, ScanOptions, Scanners};
+//! use customs_scan::{scan_image, Db, ImageSource, ScanOptions, Scanners};
 //!
 //! let opts = ScanOptions {
 //!     scanners: Scanners { secret: true, ..Default::default() },
 //!     ..Default::default()
 //! };
-//! let scanned = scan_image("alpine.tar", &opts, Db::None)?;
+//! let scanned = scan_image(&ImageSource::file("alpine.tar"), &opts, Db::None)?;
 //! println!("{}", customs_report::to_json(&scanned.report));
 //! # Ok::<(), anyhow::Error>(())
 //! ```
@@ -33,6 +33,7 @@ use customs_report::{
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use customs_inventory::EngineOptions;
 pub use customs_vulndb::VulnDb;
 
 /// The scanners a scan runs.
@@ -180,14 +181,43 @@ impl Scanned {
     }
 }
 
-/// Scan a container image: `input` is a `docker save` archive (plain, gzip,
-/// zstd) or an OCI layout, optionally with `:TAG` or `@DIGEST`; it names
-/// the artifact in the report.
-pub fn scan_image(input: &str, opts: &ScanOptions, db: Db<'_>) -> Result<Scanned> {
+/// Where an image comes from: a file, or a name looked up in the local
+/// engines and registries (`customs_image::parse_target`).
+#[derive(Debug, Clone)]
+pub struct ImageSource {
+    pub target: customs_image::Target,
+    pub remote: customs_image::RemoteOptions,
+    pub engines: EngineOptions,
+}
+
+impl ImageSource {
+    /// A `docker save` archive (plain, gzip, zstd) or an OCI layout,
+    /// optionally with `:TAG` or `@DIGEST`.
+    pub fn file(path: &str) -> ImageSource {
+        ImageSource {
+            target: customs_image::Target::File(path.to_string()),
+            remote: customs_image::RemoteOptions::default(),
+            engines: Default::default(),
+        }
+    }
+
+    /// The report's `ArtifactName`: the path or the name as typed.
+    pub fn artifact_name(&self) -> &str {
+        match &self.target {
+            customs_image::Target::File(p) => p,
+            customs_image::Target::Named(r, _) => &r.typed,
+        }
+    }
+}
+
+/// Scan a container image from a file, an engine or a registry; the name
+/// as typed names the artifact in the report.
+pub fn scan_image(src: &ImageSource, opts: &ScanOptions, db: Db<'_>) -> Result<Scanned> {
     let sc = opts.scanners;
     let cfg_sc = opts.image_config_scanners;
     let inv_opts = inventory_options(opts, false)?;
-    let (img, inv) = open_and_analyze(input, &inv_opts)?;
+    let input = src.artifact_name();
+    let (img, inv) = open_and_analyze(src, &inv_opts)?;
     for w in &inv.warnings {
         tracing::warn!("{w}");
     }
@@ -255,22 +285,20 @@ pub fn scan_image(input: &str, opts: &ScanOptions, db: Db<'_>) -> Result<Scanned
     finish(report, &opts.policy, shown, Vec::new())
 }
 
-/// The image source and its inventory. Keep the opening of the image and
-/// its analysis here, together: other sources (registries, engines) come
-/// in through this function.
+/// The image and its inventory, from whichever source has it.
 fn open_and_analyze(
-    input: &str,
+    src: &ImageSource,
     inv: &customs_inventory::Options,
 ) -> Result<(customs_image::Image, Inventory)> {
     let t = std::time::Instant::now();
-    let img = customs_image::Image::open(input)?;
+    let opened = customs_inventory::open_and_analyze(&src.target, &src.remote, &src.engines, inv)?;
+    let (img, inv) = (opened.image, opened.inventory);
     tracing::debug!(
-        "opened {} ({} layers) in {:?}",
-        input,
-        img.layers.len(),
-        t.elapsed()
+        "{} from {}: {} layers",
+        src.artifact_name(),
+        opened.source,
+        img.layers.len()
     );
-    let inv = customs_inventory::analyze_image(&img, inv)?;
     tracing::debug!(
         "inventory in {:?}: {} layers, {} analyzed, {} from cache",
         t.elapsed(),
