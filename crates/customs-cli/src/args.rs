@@ -266,6 +266,9 @@ pub struct ScanArgs {
     /// Do not use or fill the per-layer cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Layers read at once from a registry (0: as many as cores, 2 to 4).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub parallel: usize,
     /// Bound on each network request of the scan (`90s`, `10m`).
     #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: std::time::Duration,

@@ -164,6 +164,7 @@ fn image_source(g: &GlobalArgs, a: &ImageArgs) -> Result<ImageSource> {
             credential,
             mirrors: a.registry_mirror.clone(),
             timeout: a.scan.timeout,
+            parallel: a.scan.parallel,
             observer,
             ..RemoteOptions::default()
         },

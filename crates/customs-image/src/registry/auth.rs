@@ -459,6 +459,27 @@ mod tests {
         assert!(parse_challenge("").is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_header_parses_without_panicking(h in "\\PC{0,200}") {
+            let _ = parse_challenge(&h);
+        }
+
+        #[test]
+        fn quoted_params_round_trip(
+            params in proptest::collection::btree_map("[a-z]{1,8}", "[ -~]{0,30}", 0..5)
+        ) {
+            let header = params
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect::<Vec<_>>()
+                .join(",");
+            let c = parse_challenge(&format!("Bearer {header}")).unwrap();
+            proptest::prop_assert_eq!(c.scheme, "bearer");
+            proptest::prop_assert_eq!(c.params, params);
+        }
+    }
+
     #[test]
     fn config_files_give_credentials_without_showing_them() {
         let dir = tempfile::tempdir().unwrap();

@@ -63,7 +63,9 @@ pub struct RemoteOptions {
     pub retries: u32,
     /// First backoff; doubled on each retry (`Retry-After` wins when given).
     pub backoff: Duration,
-    /// Layers downloaded at once.
+    /// Layers downloaded (and analyzed) at once; 0 picks the number of
+    /// cores, at least 2 and at most 4 (on loopback, more than the cores
+    /// only costs memory; across a network, two or more hide the latency).
     pub parallel: usize,
     pub observer: Option<Arc<dyn TransferObserver>>,
 }
@@ -79,7 +81,7 @@ impl Default for RemoteOptions {
             timeout: Duration::from_secs(600),
             retries: 4,
             backoff: Duration::from_millis(500),
-            parallel: 4,
+            parallel: 0,
             observer: None,
         }
     }
@@ -302,7 +304,13 @@ impl Client {
                 authorization: Mutex::new(None),
                 retries: opts.retries,
                 backoff: opts.backoff,
-                parallel: opts.parallel.max(1),
+                parallel: match opts.parallel {
+                    0 => std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(2)
+                        .clamp(2, 4),
+                    n => n,
+                },
                 transferred: AtomicU64::new(0),
                 blobs_fetched: AtomicU64::new(0),
                 observer: opts.observer.clone(),
