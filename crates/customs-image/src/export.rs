@@ -13,7 +13,8 @@
 use crate::digest::{Algorithm, Digest, HashingReader};
 use crate::error::ImageError;
 use crate::source::{
-    entry_name, resolve_in_archive, Container, Format, Image, MAX_JSON, MAX_TRAILER, SMALL_ENTRY,
+    entry_name, resolve_in_archive, BlobStore, Format, Image, LayerFn, LayerInfo, MAX_JSON,
+    MAX_TRAILER, SMALL_ENTRY,
 };
 use crate::walk::decompress;
 use std::collections::{HashMap, HashSet};
@@ -137,7 +138,7 @@ impl Image {
             config: Default::default(),
             config_raw: Vec::new(),
             layers: Vec::new(),
-            container: Container::Export { small, large },
+            container: Box::new(ExportStore { small, large }),
         };
         if img.exists("oci-layout") || img.exists("index.json") && !img.exists("manifest.json") {
             img.format = Format::OciLayout;
@@ -173,10 +174,8 @@ impl Image {
                 )
             };
             let key = aliases.get(&blob).cloned().unwrap_or(blob.clone());
-            if let Container::Export { small, .. } = &img.container {
-                if small.contains_key(&key) {
-                    continue;
-                }
+            if !records.contains_key(&key) && img.exists(&key) {
+                continue; // small: kept, and read by `for_each_layer`
             }
             let Some(rec) = records.get_mut(&key) else {
                 return Err(ImageError::MissingBlob {
@@ -250,6 +249,51 @@ impl Image {
             }
         }
         Ok((img, out))
+    }
+}
+
+/// An engine's export stream, read once: the small entries were kept; the
+/// large ones (layers) were analyzed while the stream passed.
+struct ExportStore {
+    small: HashMap<String, Vec<u8>>,
+    large: HashSet<String>,
+}
+
+impl BlobStore for ExportStore {
+    fn exists(&self, name: &str) -> bool {
+        self.small.contains_key(name) || self.large.contains(name)
+    }
+
+    fn read_doc(
+        &self,
+        _image: &std::path::Path,
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, ImageError> {
+        Ok(self.small.get(name).cloned())
+    }
+
+    fn stream_layers(
+        &self,
+        img: &Image,
+        which: &[usize],
+        run: &LayerFn<'_>,
+    ) -> Result<(), ImageError> {
+        for &i in which {
+            let layer = img.layer(i)?;
+            let bytes = self.small.get(&layer.blob).ok_or_else(|| {
+                img.layer_err_msg(
+                    i,
+                    "was read with the export stream and cannot be read again".into(),
+                )
+            })?;
+            run(i, &mut &bytes[..])?;
+        }
+        Ok(())
+    }
+
+    /// A one-time stream has no identity to come back to.
+    fn identity(&self, _img: &Image, _layer: &LayerInfo) -> Option<String> {
+        None
     }
 }
 

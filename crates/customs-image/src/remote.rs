@@ -7,8 +7,11 @@ use crate::digest::Digest;
 use crate::error::ImageError;
 use crate::reference::ImageRef;
 use crate::registry::{Client, Platform, RemoteOptions};
-use crate::source::{Container, Format, Image, LayerInfo};
+use crate::source::{BlobStore, Format, Image, LayerFn, LayerInfo};
 use oci_spec::image::{ImageIndex, ImageManifest};
+use rayon::prelude::*;
+use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 
 /// What a manifest body is, from its own `mediaType` and shape.
@@ -174,7 +177,7 @@ impl Image {
             config: Default::default(),
             config_raw: Vec::new(),
             layers: Vec::new(),
-            container: Container::Remote(Arc::new(client)),
+            container: Box::new(RemoteStore(Arc::new(client))),
         };
         img.set_config(config_raw, &format!("blob {cfg_digest}"), Some(&cfg_digest))?;
         // A single-platform image asked for another platform (an index
@@ -227,12 +230,50 @@ impl Image {
         }
         Ok(img)
     }
+}
 
-    /// For a registry image: bytes received so far and layer blobs requested.
-    pub fn transfer_stats(&self) -> Option<(u64, u64)> {
-        match &self.container {
-            Container::Remote(c) => Some((c.transferred(), c.blobs_fetched())),
-            _ => None,
-        }
+/// A registry: blobs are fetched by digest, several at once.
+struct RemoteStore(Arc<Client>);
+
+impl BlobStore for RemoteStore {
+    /// Documents come from the registry API, not by name.
+    fn exists(&self, _name: &str) -> bool {
+        false
+    }
+
+    fn read_doc(&self, _image: &Path, _name: &str) -> Result<Option<Vec<u8>>, ImageError> {
+        Ok(None)
+    }
+
+    fn stream_layers(
+        &self,
+        img: &Image,
+        which: &[usize],
+        run: &LayerFn<'_>,
+    ) -> Result<(), ImageError> {
+        // Downloads wait on the network more than on the CPU: up to
+        // `parallel` at once, on a pool of their own.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.0.parallel().min(which.len()).max(1))
+            .build()
+            .map_err(|e| img.layer_err_msg(0, e.to_string()))?;
+        pool.install(|| {
+            which.par_iter().try_for_each(|&i| {
+                let layer = img.layer(i)?;
+                let digest = layer.stored.as_ref().unwrap_or(&layer.diff);
+                let mut body = self.0.blob_stream(digest, layer.stored_size.unwrap_or(0))?;
+                run(i, &mut body as &mut dyn Read)
+            })
+        })
+    }
+
+    /// Content-addressed: bytes that hashed to this digest once (and to the
+    /// diff ID recorded with it) are those bytes wherever they are served.
+    fn identity(&self, _img: &Image, layer: &LayerInfo) -> Option<String> {
+        layer.stored.as_ref().map(|d| format!("blob {d}"))
+    }
+
+    fn transfer_stats(&self) -> Option<(u64, u64)> {
+        Some((self.0.transferred(), self.0.blobs_fetched()))
     }
 }

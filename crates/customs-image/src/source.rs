@@ -71,35 +71,267 @@ pub struct Image {
     pub config: ImageConfig,
     pub config_raw: Vec<u8>,
     pub layers: Vec<LayerInfo>,
-    pub(crate) container: Container,
+    pub(crate) container: Box<dyn BlobStore>,
 }
 
-/// Where the blobs live: the one place that differs between an archive, a
-/// directory, a registry and an engine's export stream. Everything above it
-/// (manifest and config checks, layer verification, the walker) is shared.
-pub(crate) enum Container {
-    /// A directory (OCI layout or unpacked docker archive).
-    Dir(PathBuf),
-    /// An uncompressed tar: every entry is read in place with a seek.
-    Tar {
-        entries: HashMap<String, (u64, u64)>,
-    },
-    /// A compressed tar: no seeking; small entries were kept by the first pass,
-    /// large ones are read by streaming the archive again.
-    Compressed {
-        small: HashMap<String, Vec<u8>>,
-        large: std::collections::HashSet<String>,
-        /// Link entries (`ID/layer.tar -> ../X.tar`) and what they point at.
-        aliases: HashMap<String, String>,
-    },
-    /// A registry: blobs are fetched by digest, several at once.
-    Remote(std::sync::Arc<crate::registry::Client>),
-    /// An engine's export stream, read once: small entries were kept; the
-    /// large ones (layers) were analyzed while the stream passed.
-    Export {
-        small: HashMap<String, Vec<u8>>,
-        large: std::collections::HashSet<String>,
-    },
+/// Where an image's blobs live: the one part that differs between a
+/// directory, an archive, a registry and an engine's export stream. What
+/// sits above it (the manifest and config loaders, their digest checks, the
+/// layer verification, the walker, the cache rules) is shared, so every
+/// source is held to the same rules.
+pub(crate) trait BlobStore: Send + Sync {
+    /// Whether `name` is present at all (a link counts, and is refused when read).
+    fn exists(&self, name: &str) -> bool;
+    /// A small document (manifest, index, config), at most `MAX_JSON` bytes;
+    /// `Ok(None)` when there is no such entry.
+    fn read_doc(&self, image: &Path, name: &str) -> Result<Option<Vec<u8>>, ImageError>;
+    /// The entry a link entry stands for (`ID/layer.tar -> ../X.tar`).
+    fn resolve_link(&self, name: &str) -> String {
+        name.to_string()
+    }
+    /// Hand the stored bytes of each layer in `which` to `run`, in parallel
+    /// where the store allows it.
+    fn stream_layers(
+        &self,
+        img: &Image,
+        which: &[usize],
+        run: &LayerFn<'_>,
+    ) -> Result<(), ImageError>;
+    /// Two layers with the same key are the same stored bytes.
+    fn blob_key(&self, layer: &LayerInfo) -> String {
+        layer.blob.clone()
+    }
+    /// The identity of a layer's stored bytes on this machine, stable while
+    /// the bytes are (see `Image::layer_identity`); `None` when there is none.
+    fn identity(&self, img: &Image, layer: &LayerInfo) -> Option<String>;
+    /// Bytes received and layer blobs fetched, for a network store.
+    fn transfer_stats(&self) -> Option<(u64, u64)> {
+        None
+    }
+}
+
+/// What `BlobStore::stream_layers` calls with each layer's stored bytes.
+pub(crate) type LayerFn<'a> = dyn Fn(usize, &mut dyn Read) -> Result<(), ImageError> + Sync + 'a;
+
+/// A directory: an OCI layout or an unpacked docker archive.
+struct DirStore(PathBuf);
+
+impl BlobStore for DirStore {
+    fn exists(&self, name: &str) -> bool {
+        self.0.join(name).symlink_metadata().is_ok()
+    }
+
+    fn read_doc(&self, _image: &Path, name: &str) -> Result<Option<Vec<u8>>, ImageError> {
+        let p = self.0.join(name);
+        let f = match open_inside(&self.0, name) {
+            Ok(f) => f,
+            Err(ImageError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut v = Vec::new();
+        f.take(MAX_JSON)
+            .read_to_end(&mut v)
+            .map_err(|e| ImageError::io(&p, e))?;
+        Ok(Some(v))
+    }
+
+    fn stream_layers(
+        &self,
+        img: &Image,
+        which: &[usize],
+        run: &LayerFn<'_>,
+    ) -> Result<(), ImageError> {
+        which.par_iter().try_for_each(|&i| {
+            let layer = img.layer(i)?;
+            let mut file = open_inside(&self.0, &layer.blob)?;
+            run(i, &mut file)
+        })
+    }
+
+    fn identity(&self, _img: &Image, layer: &LayerInfo) -> Option<String> {
+        let f = open_inside(&self.0, &layer.blob).ok()?;
+        Some(file_identity(&f.metadata().ok()?, ""))
+    }
+}
+
+/// An uncompressed tar: every entry is read in place with a seek.
+struct TarStore {
+    path: PathBuf,
+    entries: HashMap<String, (u64, u64)>,
+}
+
+impl BlobStore for TarStore {
+    fn exists(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    fn read_doc(&self, _image: &Path, name: &str) -> Result<Option<Vec<u8>>, ImageError> {
+        let Some(&(off, len)) = self.entries.get(name) else {
+            return Ok(None);
+        };
+        if len > MAX_JSON {
+            return Err(ImageError::malformed(
+                &self.path,
+                name,
+                "document too large",
+            ));
+        }
+        let mut f = File::open(&self.path).map_err(|e| ImageError::io(&self.path, e))?;
+        f.seek(SeekFrom::Start(off))
+            .map_err(|e| ImageError::io(&self.path, e))?;
+        let mut v = Vec::with_capacity(len as usize);
+        f.take(len)
+            .read_to_end(&mut v)
+            .map_err(|e| ImageError::io(&self.path, e))?;
+        if (v.len() as u64) < len {
+            return Err(ImageError::malformed(&self.path, name, "truncated archive"));
+        }
+        Ok(Some(v))
+    }
+
+    fn stream_layers(
+        &self,
+        img: &Image,
+        which: &[usize],
+        run: &LayerFn<'_>,
+    ) -> Result<(), ImageError> {
+        which.par_iter().try_for_each(|&i| {
+            let layer = img.layer(i)?;
+            let &(off, len) =
+                self.entries
+                    .get(&layer.blob)
+                    .ok_or_else(|| ImageError::MissingBlob {
+                        path: self.path.clone(),
+                        what: format!("layer '{}'", layer.blob),
+                    })?;
+            let mut file = File::open(&self.path).map_err(|e| ImageError::io(&self.path, e))?;
+            file.seek(SeekFrom::Start(off))
+                .map_err(|e| ImageError::io(&self.path, e))?;
+            run(i, &mut file.take(len))
+        })
+    }
+
+    fn blob_key(&self, layer: &LayerInfo) -> String {
+        match self.entries.get(&layer.blob) {
+            Some((off, len)) => format!("{off}+{len}"),
+            None => layer.blob.clone(),
+        }
+    }
+
+    fn identity(&self, _img: &Image, layer: &LayerInfo) -> Option<String> {
+        let meta = std::fs::metadata(&self.path).ok()?;
+        Some(file_identity(&meta, &self.blob_key(layer)))
+    }
+}
+
+/// A compressed tar: no seeking; small entries were kept by the first pass,
+/// large ones are read by streaming the archive again.
+struct CompressedStore {
+    path: PathBuf,
+    small: HashMap<String, Vec<u8>>,
+    large: std::collections::HashSet<String>,
+    /// Link entries (`ID/layer.tar -> ../X.tar`) and what they point at.
+    aliases: HashMap<String, String>,
+}
+
+impl CompressedStore {
+    fn archive_err(&self, e: std::io::Error) -> ImageError {
+        ImageError::malformed(&self.path, "archive", crate::walk::read_error("tar", &e))
+    }
+}
+
+impl BlobStore for CompressedStore {
+    fn exists(&self, name: &str) -> bool {
+        self.small.contains_key(name) || self.large.contains(name)
+    }
+
+    fn read_doc(&self, _image: &Path, name: &str) -> Result<Option<Vec<u8>>, ImageError> {
+        Ok(self.small.get(name).cloned())
+    }
+
+    fn resolve_link(&self, name: &str) -> String {
+        self.aliases
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    fn stream_layers(
+        &self,
+        img: &Image,
+        which: &[usize],
+        run: &LayerFn<'_>,
+    ) -> Result<(), ImageError> {
+        // Tiny layers were kept by the first pass; stream for the rest.
+        let mut rest: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for &i in which {
+            let layer = img.layer(i)?;
+            if let Some(bytes) = self.small.get(&layer.blob) {
+                run(i, &mut &bytes[..])?;
+            } else {
+                rest.entry(layer.blob.clone()).or_default().push(i);
+            }
+        }
+        if rest.is_empty() {
+            return Ok(());
+        }
+        let file = File::open(&self.path).map_err(|e| ImageError::io(&self.path, e))?;
+        let outer = decompress(file).map_err(|e| ImageError::io(&self.path, e))?;
+        let mut ar = tar::Archive::new(outer);
+        let entries = ar.entries().map_err(|e| ImageError::io(&self.path, e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| self.archive_err(e))?;
+            let name = entry_name(&entry);
+            if let Some(idxs) = rest.remove(&name) {
+                // One pass reads a blob once; two layers (with two diff
+                // IDs, the caller merged equal ones) cannot both be that blob.
+                if let [first, second, ..] = idxs[..] {
+                    return Err(img.layer_err_msg(
+                        second,
+                        format!(
+                            "names the same blob '{name}' as layer {} with another diff ID",
+                            img.layer(first)?.diff_id
+                        ),
+                    ));
+                }
+                if let Some(&i) = idxs.first() {
+                    run(i, &mut entry)?;
+                }
+                if rest.is_empty() {
+                    break;
+                }
+            }
+        }
+        if let Some((name, _)) = rest.into_iter().next() {
+            return Err(ImageError::MissingBlob {
+                path: self.path.clone(),
+                what: format!("layer '{name}'"),
+            });
+        }
+        Ok(())
+    }
+
+    fn identity(&self, _img: &Image, layer: &LayerInfo) -> Option<String> {
+        let meta = std::fs::metadata(&self.path).ok()?;
+        Some(file_identity(&meta, &self.blob_key(layer)))
+    }
+}
+
+/// A file's device, inode, size, modification and change times, and a
+/// place inside it: while these are unchanged, so are the bytes (a write
+/// changes the ctime, which no user can set back).
+fn file_identity(meta: &std::fs::Metadata, place: &str) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "file dev={} ino={} size={} mtime={}.{} ctime={}.{} at={place}",
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    )
 }
 
 impl std::fmt::Debug for Image {
@@ -141,7 +373,7 @@ impl Image {
         // The path the user typed may be a symlink; nothing inside it may.
         let meta = std::fs::metadata(&path).map_err(|e| ImageError::io(&path, e))?;
         let container = if meta.is_dir() {
-            Container::Dir(path.clone())
+            Box::new(DirStore(path.clone())) as Box<dyn BlobStore>
         } else {
             if !meta.is_file() {
                 return Err(ImageError::NotAnImage {
@@ -176,7 +408,7 @@ impl Image {
         } else if img.exists("manifest.json") {
             img.load_docker(reference.as_deref())?;
         } else {
-            let hint = if matches!(img.container, Container::Dir(_)) {
+            let hint = if meta.is_dir() {
                 "no manifest.json or oci-layout here; to scan an unpacked root filesystem use `customs rootfs DIR`"
             } else {
                 "no manifest.json or oci-layout in the archive (is it a `docker save` or OCI layout tar?)"
@@ -190,62 +422,17 @@ impl Image {
     }
 
     pub(crate) fn exists(&self, name: &str) -> bool {
-        match &self.container {
-            // Present at all (a symlink counts, and is refused when read).
-            Container::Dir(d) => d.join(name).symlink_metadata().is_ok(),
-            Container::Tar { entries } => entries.contains_key(name),
-            Container::Compressed { small, large, .. } | Container::Export { small, large } => {
-                small.contains_key(name) || large.contains(name)
-            }
-            Container::Remote(_) => false,
-        }
+        self.container.exists(name)
     }
 
     /// Read a small document (manifest, index, config) from the container.
     fn read_doc(&self, name: &str, what: &str) -> Result<Vec<u8>, ImageError> {
-        let missing = || ImageError::MissingBlob {
-            path: self.path.clone(),
-            what: format!("{what} '{name}'"),
-        };
-        match &self.container {
-            Container::Dir(d) => {
-                let p = d.join(name);
-                let f = open_inside(d, name).map_err(|e| match e {
-                    ImageError::NotFound(_) => missing(),
-                    e => e,
-                })?;
-                let mut v = Vec::new();
-                f.take(MAX_JSON)
-                    .read_to_end(&mut v)
-                    .map_err(|e| ImageError::io(&p, e))?;
-                Ok(v)
-            }
-            Container::Tar { entries } => {
-                let &(off, len) = entries.get(name).ok_or_else(missing)?;
-                if len > MAX_JSON {
-                    return Err(ImageError::malformed(
-                        &self.path,
-                        name,
-                        "document too large",
-                    ));
-                }
-                let mut f = File::open(&self.path).map_err(|e| ImageError::io(&self.path, e))?;
-                f.seek(SeekFrom::Start(off))
-                    .map_err(|e| ImageError::io(&self.path, e))?;
-                let mut v = Vec::with_capacity(len as usize);
-                f.take(len)
-                    .read_to_end(&mut v)
-                    .map_err(|e| ImageError::io(&self.path, e))?;
-                if (v.len() as u64) < len {
-                    return Err(ImageError::malformed(&self.path, name, "truncated archive"));
-                }
-                Ok(v)
-            }
-            Container::Compressed { small, .. } | Container::Export { small, .. } => {
-                small.get(name).cloned().ok_or_else(missing)
-            }
-            Container::Remote(_) => Err(missing()),
-        }
+        self.container
+            .read_doc(&self.path, name)?
+            .ok_or_else(|| ImageError::MissingBlob {
+                path: self.path.clone(),
+                what: format!("{what} '{name}'"),
+            })
     }
 
     pub(crate) fn parse_doc<T: serde::de::DeserializeOwned>(
@@ -554,10 +741,7 @@ impl Image {
     /// `docker save` writes `ID/layer.tar -> ../X.tar` links: read the target.
     fn resolve_link(&self, name: &str) -> String {
         let name = crate::walk::normalize_path(name).unwrap_or_default();
-        match &self.container {
-            Container::Compressed { aliases, .. } => aliases.get(&name).cloned().unwrap_or(name),
-            _ => name,
-        }
+        self.container.resolve_link(&name)
     }
 
     /// The artifact name to report: the first tag, or the path given.
@@ -589,108 +773,7 @@ impl Image {
             let t = self.read_verified(i, raw, analyze)?;
             verified(i, t)
         };
-        match &self.container {
-            Container::Dir(dir) => which.par_iter().try_for_each(|&i| {
-                let layer = self.layer(i)?;
-                let mut file = open_inside(dir, &layer.blob)?;
-                run(i, &mut file)
-            }),
-            Container::Tar { entries } => which.par_iter().try_for_each(|&i| {
-                let layer = self.layer(i)?;
-                let &(off, len) =
-                    entries
-                        .get(&layer.blob)
-                        .ok_or_else(|| ImageError::MissingBlob {
-                            path: self.path.clone(),
-                            what: format!("layer '{}'", layer.blob),
-                        })?;
-                let mut file = File::open(&self.path).map_err(|e| ImageError::io(&self.path, e))?;
-                file.seek(SeekFrom::Start(off))
-                    .map_err(|e| ImageError::io(&self.path, e))?;
-                run(i, &mut file.take(len))
-            }),
-            Container::Remote(client) => {
-                // Downloads wait on the network more than on the CPU: more
-                // at once than there are cores, bounded.
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(client.parallel().min(which.len()).max(1))
-                    .build()
-                    .map_err(|e| self.layer_err_msg(0, e.to_string()))?;
-                pool.install(|| {
-                    which.par_iter().try_for_each(|&i| {
-                        let layer = self.layer(i)?;
-                        let digest = layer.stored.as_ref().unwrap_or(&layer.diff);
-                        let mut body =
-                            client.blob_stream(digest, layer.stored_size.unwrap_or(0))?;
-                        run(i, &mut body)
-                    })
-                })
-            }
-            Container::Export { small, .. } => {
-                // Large entries were consumed by the export pass.
-                for &i in which {
-                    let layer = self.layer(i)?;
-                    let bytes = small.get(&layer.blob).ok_or_else(|| {
-                        self.layer_err_msg(
-                            i,
-                            "was read with the export stream and cannot be read again".into(),
-                        )
-                    })?;
-                    run(i, &mut &bytes[..])?;
-                }
-                Ok(())
-            }
-            Container::Compressed { small, .. } => {
-                // Tiny layers were kept by the first pass; stream for the rest.
-                let mut rest: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-                for &i in which {
-                    let layer = self.layer(i)?;
-                    if let Some(bytes) = small.get(&layer.blob) {
-                        run(i, &mut &bytes[..])?;
-                    } else {
-                        rest.entry(layer.blob.clone()).or_default().push(i);
-                    }
-                }
-                if rest.is_empty() {
-                    return Ok(());
-                }
-                let file = File::open(&self.path).map_err(|e| ImageError::io(&self.path, e))?;
-                let outer = decompress(file).map_err(|e| ImageError::io(&self.path, e))?;
-                let mut ar = tar::Archive::new(outer);
-                let entries = ar.entries().map_err(|e| ImageError::io(&self.path, e))?;
-                for entry in entries {
-                    let mut entry = entry.map_err(|e| self.archive_err(e))?;
-                    let name = entry_name(&entry);
-                    if let Some(idxs) = rest.remove(&name) {
-                        // One pass reads a blob once; two layers (with two
-                        // diff IDs, the caller merged equal ones) cannot both
-                        // be that blob.
-                        if let [first, second, ..] = idxs[..] {
-                            return Err(self.layer_err_msg(
-                                second,
-                                format!(
-                                    "names the same blob '{name}' as layer {} with another diff ID",
-                                    self.layer(first)?.diff_id
-                                ),
-                            ));
-                        }
-                        if let Some(&i) = idxs.first() {
-                            run(i, &mut entry)?;
-                        }
-                        if rest.is_empty() {
-                            break;
-                        }
-                    }
-                }
-                if let Some((name, _)) = rest.into_iter().next() {
-                    return Err(ImageError::MissingBlob {
-                        path: self.path.clone(),
-                        what: format!("layer '{name}'"),
-                    });
-                }
-                Ok(())
-            }
-        }
+        self.container.stream_layers(self, which, &run)
     }
 
     /// Decompress and analyze one layer, hashing the stored and the
@@ -769,52 +852,27 @@ impl Image {
     /// key are the same bytes (so one read serves both).
     pub fn blob_key(&self, i: usize) -> Option<String> {
         let layer = self.layers.get(i)?;
-        Some(match &self.container {
-            Container::Tar { entries } => match entries.get(&layer.blob) {
-                Some((off, len)) => format!("{off}+{len}"),
-                None => layer.blob.clone(),
-            },
-            _ => layer.blob.clone(),
-        })
+        Some(self.container.blob_key(layer))
     }
 
-    /// The identity of the stored bytes of layer `i` on this machine: the
-    /// file's device, inode, size, modification and change times, and where
-    /// in the file the layer lies. When a layer's content was verified
+    /// The identity of the stored bytes of layer `i` on this machine, when
+    /// they have one: for a file, its device, inode, size, modification and
+    /// change times, and where in the file the layer lies (a write to the
+    /// file changes its ctime, which no user can set back); for a registry
+    /// blob, its content address. When a layer's content was verified
     /// against its diff ID, the caller may keep a record of this identity;
-    /// while the identity is unchanged, so are the bytes (a write to the file
-    /// changes its ctime, which no user can set back).
+    /// while the identity is unchanged, so are the bytes.
     pub fn layer_identity(&self, i: usize) -> Option<String> {
-        use std::os::unix::fs::MetadataExt;
         let layer = self.layers.get(i)?;
-        let (meta, place) = match &self.container {
-            // Content-addressed: bytes that hashed to this digest once (and
-            // to the diff ID recorded with it) are those bytes anywhere.
-            Container::Remote(_) => return layer.stored.as_ref().map(|d| format!("blob {d}")),
-            // A one-time stream has no identity to come back to.
-            Container::Export { .. } => return None,
-            Container::Dir(dir) => {
-                let f = open_inside(dir, &layer.blob).ok()?;
-                (f.metadata().ok()?, String::new())
-            }
-            Container::Tar { .. } | Container::Compressed { .. } => (
-                std::fs::metadata(&self.path).ok()?,
-                self.blob_key(i).unwrap_or_default(),
-            ),
-        };
-        Some(format!(
-            "file dev={} ino={} size={} mtime={}.{} ctime={}.{} at={place}",
-            meta.dev(),
-            meta.ino(),
-            meta.size(),
-            meta.mtime(),
-            meta.mtime_nsec(),
-            meta.ctime(),
-            meta.ctime_nsec()
-        ))
+        self.container.identity(self, layer)
     }
 
-    fn layer(&self, i: usize) -> Result<&LayerInfo, ImageError> {
+    /// For a network source: bytes received so far and layer blobs requested.
+    pub fn transfer_stats(&self) -> Option<(u64, u64)> {
+        self.container.transfer_stats()
+    }
+
+    pub(crate) fn layer(&self, i: usize) -> Result<&LayerInfo, ImageError> {
         self.layers
             .get(i)
             .ok_or_else(|| ImageError::malformed(&self.path, "layers", format!("no layer {i}")))
@@ -824,7 +882,7 @@ impl Image {
         self.layer_err_msg(i, e.to_string())
     }
 
-    fn layer_err_msg(&self, i: usize, reason: String) -> ImageError {
+    pub(crate) fn layer_err_msg(&self, i: usize, reason: String) -> ImageError {
         ImageError::Layer {
             path: self.path.clone(),
             layer: self
@@ -834,10 +892,6 @@ impl Image {
                 .unwrap_or_default(),
             reason,
         }
-    }
-
-    fn archive_err(&self, e: std::io::Error) -> ImageError {
-        ImageError::malformed(&self.path, "archive", crate::walk::read_error("tar", &e))
     }
 }
 
@@ -914,7 +968,7 @@ pub(crate) fn resolve_in_archive(link_name: &str, target: &str) -> String {
 
 /// Index an archive file: offsets of every entry for a plain tar; for a
 /// compressed one, the small entries' contents and the large entries' names.
-fn index_archive(path: &Path) -> Result<Container, ImageError> {
+fn index_archive(path: &Path) -> Result<Box<dyn BlobStore>, ImageError> {
     let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
     let mut head = BufReader::new(file);
     let compression = crate::walk::sniff(&mut head)
@@ -971,7 +1025,10 @@ fn index_archive(path: &Path) -> Result<Container, ImageError> {
                 entries.insert(name, slot);
             }
         }
-        return Ok(Container::Tar { entries });
+        return Ok(Box::new(TarStore {
+            path: path.to_path_buf(),
+            entries,
+        }));
     }
     // Compressed: one streaming pass; keep small entries, note large ones.
     let outer = decompress(head).map_err(|e| ImageError::io(path, e))?;
@@ -1014,11 +1071,12 @@ fn index_archive(path: &Path) -> Result<Container, ImageError> {
             aliases.insert(name, resolved);
         }
     }
-    Ok(Container::Compressed {
+    Ok(Box::new(CompressedStore {
+        path: path.to_path_buf(),
         small,
         large,
         aliases,
-    })
+    }))
 }
 
 #[derive(Debug, Deserialize)]
