@@ -358,3 +358,137 @@ fn trivy_habits_are_accepted() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
 }
+
+#[test]
+fn docker_hub_names_go_through_a_registry_mirror() {
+    // The mirror holds library/alpine, as a pull-through cache of Docker Hub does.
+    let reg = Registry::plain();
+    reg.push(
+        &format!(
+            "docker-archive:{}",
+            common::repo().join(shared(ALPINE)).display()
+        ),
+        "library/alpine:3.20.3",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let out = customs(cache.path())
+        .args([
+            "-q",
+            "image",
+            "alpine:3.20.3",
+            "--image-src",
+            "remote",
+            "--insecure",
+            "--scanners",
+            "none",
+            "--format",
+            "json",
+            "--registry-mirror",
+        ])
+        .arg(format!("http://{}", reg.host()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out.stdout);
+    assert_eq!(report["ArtifactName"], "alpine:3.20.3");
+    assert_eq!(report["Metadata"]["RepoTags"][0], "alpine:3.20.3");
+    assert_eq!(
+        report["Metadata"]["ImageID"],
+        file_report()["Metadata"]["ImageID"]
+    );
+    assert!(reg.manifest_gets("library/alpine") >= 1);
+}
+
+#[test]
+fn credentials_come_from_a_docker_credential_helper() {
+    use std::os::unix::fs::PermissionsExt;
+    let reg = Registry::basic("helen", "from-the-helper");
+    reg.push(
+        &format!(
+            "docker-archive:{}",
+            common::repo().join(shared(ALPINE)).display()
+        ),
+        "team/alpine:1",
+    );
+    let home = tempfile::tempdir().unwrap();
+    // A real helper program, speaking the docker-credential protocol: the
+    // server on stdin, a JSON answer on stdout.
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-customstest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = \"{}\" ] || exit 1\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"helen\",\"Secret\":\"from-the-helper\"}}'\n",
+            reg.host()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let docker = home.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        r#"{"credsStore":"customstest"}"#,
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let name = format!("{}/team/alpine:1", reg.host());
+    let out = customs(home.path())
+        .env("PATH", &path)
+        .env("DOCKER_CONFIG", &docker)
+        .env("HOME", home.path())
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .args([
+            "-q",
+            "image",
+            &name,
+            "--image-src",
+            "remote",
+            "--insecure",
+            "--scanners",
+            "none",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without the helper: refused, naming what was tried (never the secret).
+    let out = customs(home.path())
+        .env("DOCKER_CONFIG", home.path().join("none"))
+        .env("HOME", home.path())
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .args([
+            "-q",
+            "image",
+            &name,
+            "--image-src",
+            "remote",
+            "--insecure",
+            "--scanners",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("anonymous") && !err.contains("from-the-helper"),
+        "{err}"
+    );
+}

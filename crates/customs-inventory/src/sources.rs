@@ -52,7 +52,17 @@ pub fn open_and_analyze(
     for src in sources {
         let kind = match src {
             ImageSrc::Remote => {
-                let image = Image::open_remote(r, remote)?;
+                let image = Image::open_remote(r, remote).map_err(|e| match e {
+                    // Say what the engines said too: the image may be one
+                    // the user expected to find locally.
+                    ImageError::Registry { reference, message } if !tried.is_empty() => {
+                        ImageError::Registry {
+                            reference,
+                            message: format!("{message} (also tried: {})", tried.join("; ")),
+                        }
+                    }
+                    e => e,
+                })?;
                 let inventory = analyze_image(&image, opts)?;
                 if let Some((bytes, blobs)) = image.transfer_stats() {
                     tracing::debug!(
