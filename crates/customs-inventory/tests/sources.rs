@@ -465,3 +465,150 @@ fn a_busy_registry_is_retried_after_the_time_it_asks() {
         assert!(msg.contains(&status[..3]), "{msg}");
     }
 }
+
+/// The alpine archive, uncompressed (skopeo 1.9 reads no gzip archive).
+fn plain_alpine(dir: &Path) -> PathBuf {
+    let p = dir.join("alpine.tar");
+    let mut d = flate2::read::GzDecoder::new(std::fs::File::open(shared(ALPINE)).unwrap());
+    let mut out = std::fs::File::create(&p).unwrap();
+    std::io::copy(&mut d, &mut out).unwrap();
+    p
+}
+
+#[test]
+fn zstd_and_uncompressed_layers_read_as_gzip_ones() {
+    let reg = Registry::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("docker-archive:{}", plain_alpine(dir.path()).display());
+    let want = from_file(ALPINE).1;
+    for (tag, flags) in [
+        (
+            "zstd",
+            vec!["--dest-compress", "--dest-compress-format", "zstd"],
+        ),
+        ("plain", vec!["--dest-decompress"]),
+    ] {
+        let mut args: Vec<String> = vec!["copy".into(), "-q".into()];
+        args.extend(reg.skopeo_flags("dest-", false));
+        args.extend(flags.iter().map(|s| s.to_string()));
+        args.push(src.clone());
+        args.push(format!("docker://{}/alpine:{tag}", reg.host()));
+        reg.skopeo_ok(&args);
+        let r = ImageRef::parse(&format!("{}/alpine:{tag}", reg.host())).unwrap();
+        let opened = must(open_and_analyze(
+            &Target::Named(r, vec![ImageSrc::Remote]),
+            &remote(),
+            &EngineOptions::default(),
+            &opts(None),
+        ));
+        assert_eq!(summary(&opened.inventory), want, "{tag}");
+    }
+}
+
+#[test]
+fn a_truncated_blob_and_an_oversized_config_are_refused() {
+    let reg = Registry::plain();
+    reg.push(&format!("docker-archive:{}", shared(ALPINE)), "alpine:1");
+    let r = ImageRef::parse(&format!("{}/alpine:1", reg.host())).unwrap();
+    let img = must(Image::open_remote(&r, &remote()));
+    let blob = reg.blob_path(&img.layers[0].digest);
+    let data = std::fs::read(&blob).unwrap();
+    std::fs::write(&blob, &data[..data.len() / 3]).unwrap();
+    let msg = analyze_image(&img, &opts(None))
+        .expect_err("truncated")
+        .to_string();
+    assert!(msg.starts_with(&r.typed), "{msg}");
+
+    // A config over 16 MiB (a label of 17 MiB). skopeo refuses to push one
+    // (its own limit is 4 MiB), so it goes up through the distribution API.
+    let layer = customs_testkit::layer(&[("etc/x", b"x")]);
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Labels": {"x": "y".repeat(17 << 20)}},
+        "rootfs": {"type": "layers", "diff_ids": [customs_testkit::sha256(&layer)]},
+    }))
+    .unwrap();
+    let (ld, cd) = (
+        customs_testkit::sha256(&layer),
+        customs_testkit::sha256(&config),
+    );
+    put_blob(&reg.host(), "big", &ld, &layer);
+    put_blob(&reg.host(), "big", &cd, &config);
+    let oci = "application/vnd.oci.image.manifest.v1+json";
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": layer.len()}],
+    }))
+    .unwrap();
+    upload(&reg.host(), "/v2/big/manifests/1", "PUT", oci, &manifest);
+    let r = ImageRef::parse(&format!("{}/big:1", reg.host())).unwrap();
+    let msg = Image::open_remote(&r, &remote())
+        .expect_err("oversized")
+        .to_string();
+    assert!(msg.contains("16 MiB") || msg.contains("refused"), "{msg}");
+}
+
+/// One request to the registry's API (HTTP/1.1 over a plain socket, test
+/// code): the status line and the headers, after checking the status.
+fn request(
+    host: &str,
+    path: &str,
+    method: &str,
+    content_type: &str,
+    body: &[u8],
+    want: &str,
+) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut c = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        c,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    c.write_all(body).unwrap();
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    let status = answer.lines().next().unwrap_or("");
+    assert!(
+        status.starts_with(&format!("HTTP/1.1 {want}")),
+        "{method} {path}: {status}"
+    );
+    answer
+}
+
+fn upload(host: &str, path: &str, method: &str, content_type: &str, body: &[u8]) {
+    request(host, path, method, content_type, body, "201");
+}
+
+/// A blob upload as the distribution API has it: POST a session, PUT the bytes.
+fn put_blob(host: &str, repo: &str, digest: &str, body: &[u8]) {
+    let head = request(
+        host,
+        &format!("/v2/{repo}/blobs/uploads/"),
+        "POST",
+        "application/octet-stream",
+        b"",
+        "202",
+    );
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .unwrap_or_else(|| panic!("no Location in {head}"))
+        .trim()
+        .to_string();
+    let path = location
+        .split_once(host)
+        .map(|(_, p)| p.to_string())
+        .unwrap_or(location);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    upload(
+        host,
+        &format!("{path}{sep}digest={digest}"),
+        "PUT",
+        "application/octet-stream",
+        body,
+    );
+}
