@@ -13,8 +13,8 @@
 use crate::digest::{Algorithm, Digest, HashingReader};
 use crate::error::ImageError;
 use crate::source::{
-    entry_name, resolve_in_archive, BlobStore, Format, Image, LayerFn, LayerInfo, MAX_JSON,
-    MAX_TRAILER, SMALL_ENTRY,
+    entry_name, link_aliases, BlobStore, Format, Image, LayerFn, LayerInfo, MAX_JSON, MAX_TRAILER,
+    SMALL_ENTRY,
 };
 use crate::walk::decompress;
 use std::collections::{HashMap, HashSet};
@@ -119,16 +119,7 @@ impl Image {
                 reason: "the export stream holds no entries".into(),
             });
         }
-        let mut aliases = HashMap::new();
-        for (name, target) in links {
-            let resolved = resolve_in_archive(&name, &target);
-            if let Some(v) = small.get(&resolved).cloned() {
-                small.insert(name, v);
-            } else if large.contains(&resolved) {
-                aliases.insert(name.clone(), resolved);
-                large.insert(name);
-            }
-        }
+        let aliases = link_aliases(links, &mut small, &large);
         let mut img = Image {
             path: path.clone(),
             format: Format::DockerArchive,
@@ -138,7 +129,11 @@ impl Image {
             config: Default::default(),
             config_raw: Vec::new(),
             layers: Vec::new(),
-            container: Box::new(ExportStore { small, large }),
+            container: Box::new(ExportStore {
+                small,
+                large,
+                aliases,
+            }),
         };
         if img.exists("oci-layout") || img.exists("index.json") && !img.exists("manifest.json") {
             img.format = Format::OciLayout;
@@ -173,7 +168,8 @@ impl Image {
                     l.stored_size,
                 )
             };
-            let key = aliases.get(&blob).cloned().unwrap_or(blob.clone());
+            // The loaders resolved link entries already.
+            let key = blob.clone();
             if !records.contains_key(&key) && img.exists(&key) {
                 continue; // small: kept, and read by `for_each_layer`
             }
@@ -257,6 +253,8 @@ impl Image {
 struct ExportStore {
     small: HashMap<String, Vec<u8>>,
     large: HashSet<String>,
+    /// Link entries to large entries, and what they point at.
+    aliases: HashMap<String, String>,
 }
 
 impl BlobStore for ExportStore {
@@ -270,6 +268,13 @@ impl BlobStore for ExportStore {
         name: &str,
     ) -> Result<Option<Vec<u8>>, ImageError> {
         Ok(self.small.get(name).cloned())
+    }
+
+    fn resolve_link(&self, name: &str) -> String {
+        self.aliases
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
     }
 
     fn stream_layers(

@@ -194,40 +194,10 @@ impl Image {
                 });
             }
         }
-        let diff_ids = img.diff_ids()?;
-        if diff_ids.len() != manifest.layers().len() {
-            return Err(ImageError::malformed(
-                &img.path,
-                &format!("manifest {digest}"),
-                format!(
-                    "it lists {} layers but the config has {} diff IDs",
-                    manifest.layers().len(),
-                    diff_ids.len()
-                ),
-            ));
-        }
-        let commands = img.config.layer_commands();
-        for (i, l) in manifest.layers().iter().enumerate() {
-            let stored = img.descriptor_digest(l.digest().as_ref(), "layer")?;
-            if l.urls().as_ref().is_some_and(|u| !u.is_empty()) {
-                return Err(ImageError::Registry {
-                    reference: r.typed.clone(),
-                    message: format!(
-                        "layer {stored} is a foreign layer (served from outside the registry); not supported"
-                    ),
-                });
-            }
-            let diff = diff_ids[i].clone();
-            img.layers.push(LayerInfo {
-                digest: stored.to_string(),
-                diff_id: diff.to_string(),
-                created_by: commands.get(i).cloned().unwrap_or_default(),
-                blob: stored.to_string(),
-                diff,
-                stored: Some(stored),
-                stored_size: Some(l.size()),
-            });
-        }
+        // Blobs are fetched by their digest.
+        img.add_manifest_layers(manifest.layers(), &format!("manifest {digest}"), |d| {
+            d.to_string()
+        })?;
         Ok(img)
     }
 }
@@ -236,9 +206,11 @@ impl Image {
 struct RemoteStore(Arc<Client>);
 
 impl BlobStore for RemoteStore {
-    /// Documents come from the registry API, not by name.
-    fn exists(&self, _name: &str) -> bool {
-        false
+    /// Blobs are named by their digest, and a manifest names only blobs its
+    /// registry holds (fetching one verifies it); documents come from the
+    /// registry API, not by name.
+    fn exists(&self, name: &str) -> bool {
+        Digest::parse(name).is_some()
     }
 
     fn read_doc(&self, _image: &Path, _name: &str) -> Result<Option<Vec<u8>>, ImageError> {

@@ -551,29 +551,49 @@ impl Image {
             }
         }
         self.repo_digests.push(desc.digest().to_string());
+        self.add_manifest_layers(manifest.layers(), "manifest", |d| d.blob_path())?;
+        Ok(())
+    }
+
+    /// The layers of an image manifest, each paired with the config's diff
+    /// ID in order: the stored blob named by its digest (`blob_of` says
+    /// where the store keeps it, which must exist), its size, its history.
+    /// Foreign layers (served from URLs outside the image) are refused.
+    pub(crate) fn add_manifest_layers(
+        &mut self,
+        layers: &[oci_spec::image::Descriptor],
+        what: &str,
+        blob_of: impl Fn(&Digest) -> String,
+    ) -> Result<(), ImageError> {
         let diff_ids = self.diff_ids()?;
-        if diff_ids.len() != manifest.layers().len() {
+        if diff_ids.len() != layers.len() {
             return Err(ImageError::malformed(
                 &self.path,
-                "manifest",
+                what,
                 format!(
                     "it lists {} layers but the config has {} diff IDs",
-                    manifest.layers().len(),
+                    layers.len(),
                     diff_ids.len()
                 ),
             ));
         }
         let commands = self.config.layer_commands();
-        for (i, l) in manifest.layers().iter().enumerate() {
+        for (i, (l, diff)) in layers.iter().zip(diff_ids).enumerate() {
             let stored = self.descriptor_digest(l.digest().as_ref(), "layer")?;
-            let blob = stored.blob_path();
+            if l.urls().as_ref().is_some_and(|u| !u.is_empty()) {
+                return Err(ImageError::malformed(
+                    &self.path,
+                    what,
+                    format!("layer {stored} is a foreign layer (served from outside the image); not supported"),
+                ));
+            }
+            let blob = blob_of(&stored);
             if !self.exists(&blob) {
                 return Err(ImageError::MissingBlob {
                     path: self.path.clone(),
                     what: format!("layer '{blob}'"),
                 });
             }
-            let diff = diff_ids[i].clone();
             self.layers.push(LayerInfo {
                 digest: stored.to_string(),
                 diff_id: diff.to_string(),
@@ -966,6 +986,26 @@ pub(crate) fn resolve_in_archive(link_name: &str, target: &str) -> String {
     crate::walk::normalize_path(&joined).unwrap_or_default()
 }
 
+/// Resolve the link entries of a streamed archive (`ID/layer.tar ->
+/// ../X.tar`): a link to a kept small entry becomes a copy of it; a link to
+/// a large one is returned as an alias, for `BlobStore::resolve_link`.
+pub(crate) fn link_aliases(
+    links: Vec<(String, String)>,
+    small: &mut HashMap<String, Vec<u8>>,
+    large: &std::collections::HashSet<String>,
+) -> HashMap<String, String> {
+    let mut aliases = HashMap::new();
+    for (name, target) in links {
+        let resolved = resolve_in_archive(&name, &target);
+        if let Some(v) = small.get(&resolved).cloned() {
+            small.insert(name, v);
+        } else if large.contains(&resolved) {
+            aliases.insert(name, resolved);
+        }
+    }
+    aliases
+}
+
 /// Index an archive file: offsets of every entry for a plain tar; for a
 /// compressed one, the small entries' contents and the large entries' names.
 fn index_archive(path: &Path) -> Result<Box<dyn BlobStore>, ImageError> {
@@ -1062,15 +1102,7 @@ fn index_archive(path: &Path) -> Result<Box<dyn BlobStore>, ImageError> {
             reason: "not a tar archive (no entries)".into(),
         });
     }
-    let mut aliases = HashMap::new();
-    for (name, target) in links {
-        let resolved = resolve_in_archive(&name, &target);
-        if let Some(v) = small.get(&resolved).cloned() {
-            small.insert(name, v);
-        } else if large.contains(&resolved) {
-            aliases.insert(name, resolved);
-        }
-    }
+    let aliases = link_aliases(links, &mut small, &large);
     Ok(Box::new(CompressedStore {
         path: path.to_path_buf(),
         small,
