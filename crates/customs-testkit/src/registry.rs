@@ -654,10 +654,39 @@ fn split_archive_ref(rest: &str) -> (&str, &str) {
     (rest, "")
 }
 
-/// Panic with the Debian package to install when a tool is missing.
+/// Make sure a tool from Debian's packages is there: a fresh machine gets
+/// it installed on first use (as root, one install at a time across test
+/// processes), as `scripts/test-images.sh` does for its builder; elsewhere
+/// the panic names the package to install.
 pub(crate) fn require(bin: &str, package: &str) {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if Path::new(bin).exists() {
+        return;
+    }
+    let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
+    let lock = fs::File::create(std::env::temp_dir().join("customs-testkit-apt.lock"));
+    if let Ok(l) = &lock {
+        let _ = l.lock();
+    }
     if !Path::new(bin).exists() {
-        panic!("{bin} is not installed: apt-get install {package}");
+        // SAFETY: getuid has no preconditions.
+        let root = unsafe { libc::getuid() } == 0;
+        let apt = |args: &[&str]| {
+            std::process::Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdout(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let install = ["install", "-y", "-qq", package];
+        // A fresh machine may have no package lists yet.
+        let ok = root && (apt(&install) || (apt(&["update", "-qq"]) && apt(&install)));
+        if !ok || !Path::new(bin).exists() {
+            panic!(
+                "{bin} is not installed and could not be installed here: apt-get install {package}"
+            );
+        }
     }
 }
 
