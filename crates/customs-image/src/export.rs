@@ -13,8 +13,7 @@
 use crate::digest::{Algorithm, Digest, HashingReader};
 use crate::error::ImageError;
 use crate::source::{
-    entry_name, link_aliases, BlobStore, Format, Image, LayerFn, LayerInfo, MAX_JSON, MAX_TRAILER,
-    SMALL_ENTRY,
+    entry_name, link_aliases, Format, Image, StreamedStore, MAX_JSON, MAX_TRAILER, SMALL_ENTRY,
 };
 use crate::walk::decompress;
 use std::collections::{HashMap, HashSet};
@@ -129,7 +128,8 @@ impl Image {
             config: Default::default(),
             config_raw: Vec::new(),
             layers: Vec::new(),
-            container: Box::new(ExportStore {
+            container: Box::new(StreamedStore {
+                path: None,
                 small,
                 large,
                 aliases,
@@ -245,60 +245,6 @@ impl Image {
             }
         }
         Ok((img, out))
-    }
-}
-
-/// An engine's export stream, read once: the small entries were kept; the
-/// large ones (layers) were analyzed while the stream passed.
-struct ExportStore {
-    small: HashMap<String, Vec<u8>>,
-    large: HashSet<String>,
-    /// Link entries to large entries, and what they point at.
-    aliases: HashMap<String, String>,
-}
-
-impl BlobStore for ExportStore {
-    fn exists(&self, name: &str) -> bool {
-        self.small.contains_key(name) || self.large.contains(name)
-    }
-
-    fn read_doc(
-        &self,
-        _image: &std::path::Path,
-        name: &str,
-    ) -> Result<Option<Vec<u8>>, ImageError> {
-        Ok(self.small.get(name).cloned())
-    }
-
-    fn resolve_link(&self, name: &str) -> String {
-        self.aliases
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| name.to_string())
-    }
-
-    fn stream_layers(
-        &self,
-        img: &Image,
-        which: &[usize],
-        run: &LayerFn<'_>,
-    ) -> Result<(), ImageError> {
-        for &i in which {
-            let layer = img.layer(i)?;
-            let bytes = self.small.get(&layer.blob).ok_or_else(|| {
-                img.layer_err_msg(
-                    i,
-                    "was read with the export stream and cannot be read again".into(),
-                )
-            })?;
-            run(i, &mut &bytes[..])?;
-        }
-        Ok(())
-    }
-
-    /// A one-time stream has no identity to come back to.
-    fn identity(&self, _img: &Image, _layer: &LayerInfo) -> Option<String> {
-        None
     }
 }
 

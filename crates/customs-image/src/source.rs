@@ -224,23 +224,19 @@ impl BlobStore for TarStore {
     }
 }
 
-/// A compressed tar: no seeking; small entries were kept by the first pass,
-/// large ones are read by streaming the archive again.
-struct CompressedStore {
-    path: PathBuf,
-    small: HashMap<String, Vec<u8>>,
-    large: std::collections::HashSet<String>,
+/// A tar read as a stream: small entries were kept by the first pass. The
+/// large ones are read by streaming the file again (a compressed archive),
+/// or were consumed by that pass (an engine's export stream, `path: None`:
+/// its layers were analyzed as they passed, see `Image::open_export`).
+pub(crate) struct StreamedStore {
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) small: HashMap<String, Vec<u8>>,
+    pub(crate) large: std::collections::HashSet<String>,
     /// Link entries (`ID/layer.tar -> ../X.tar`) and what they point at.
-    aliases: HashMap<String, String>,
+    pub(crate) aliases: HashMap<String, String>,
 }
 
-impl CompressedStore {
-    fn archive_err(&self, e: std::io::Error) -> ImageError {
-        ImageError::malformed(&self.path, "archive", crate::walk::read_error("tar", &e))
-    }
-}
-
-impl BlobStore for CompressedStore {
+impl BlobStore for StreamedStore {
     fn exists(&self, name: &str) -> bool {
         self.small.contains_key(name) || self.large.contains(name)
     }
@@ -272,15 +268,25 @@ impl BlobStore for CompressedStore {
                 rest.entry(layer.blob.clone()).or_default().push(i);
             }
         }
-        if rest.is_empty() {
+        let Some(&first) = rest.values().flatten().next() else {
             return Ok(());
-        }
-        let file = File::open(&self.path).map_err(|e| ImageError::io(&self.path, e))?;
-        let outer = decompress(file).map_err(|e| ImageError::io(&self.path, e))?;
+        };
+        let Some(path) = &self.path else {
+            // An export stream: its large entries were consumed by the pass.
+            return Err(img.layer_err_msg(
+                first,
+                "was read with the export stream and cannot be read again".into(),
+            ));
+        };
+        let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+        let outer = decompress(file).map_err(|e| ImageError::io(path, e))?;
         let mut ar = tar::Archive::new(outer);
-        let entries = ar.entries().map_err(|e| ImageError::io(&self.path, e))?;
+        let entries = ar.entries().map_err(|e| ImageError::io(path, e))?;
+        let archive_err = |e: std::io::Error| {
+            ImageError::malformed(path, "archive", crate::walk::read_error("tar", &e))
+        };
         for entry in entries {
-            let mut entry = entry.map_err(|e| self.archive_err(e))?;
+            let mut entry = entry.map_err(archive_err)?;
             let name = entry_name(&entry);
             if let Some(idxs) = rest.remove(&name) {
                 // One pass reads a blob once; two layers (with two diff
@@ -304,15 +310,16 @@ impl BlobStore for CompressedStore {
         }
         if let Some((name, _)) = rest.into_iter().next() {
             return Err(ImageError::MissingBlob {
-                path: self.path.clone(),
+                path: path.clone(),
                 what: format!("layer '{name}'"),
             });
         }
         Ok(())
     }
 
+    /// A one-time stream has no identity to come back to.
     fn identity(&self, _img: &Image, layer: &LayerInfo) -> Option<String> {
-        let meta = std::fs::metadata(&self.path).ok()?;
+        let meta = std::fs::metadata(self.path.as_ref()?).ok()?;
         Some(file_identity(&meta, &self.blob_key(layer)))
     }
 }
@@ -1103,8 +1110,8 @@ fn index_archive(path: &Path) -> Result<Box<dyn BlobStore>, ImageError> {
         });
     }
     let aliases = link_aliases(links, &mut small, &large);
-    Ok(Box::new(CompressedStore {
-        path: path.to_path_buf(),
+    Ok(Box::new(StreamedStore {
+        path: Some(path.to_path_buf()),
         small,
         large,
         aliases,

@@ -11,6 +11,23 @@ use serde::{Deserialize, Serialize};
 pub mod finding;
 pub mod tmpfile;
 
+/// An error and its causes on one line (`reqwest` and `hyper` keep the
+/// useful part, "connection refused", "invalid peer certificate", in the
+/// source chain); a cause already contained in the text so far is skipped.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
 /// The layer a package or file came from. Serialized as Trivy's `Layer`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -2,6 +2,7 @@
 //! cache, and rebuild the database beside the old one; or fetch a prebuilt
 //! database file from a mirror. Any failure keeps the old database.
 
+use customs_model::error_chain;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -400,17 +401,6 @@ fn attempt(
         etag,
         last_modified,
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn fetch(

@@ -23,6 +23,7 @@ use crate::digest::{Algorithm, Digest};
 use crate::error::ImageError;
 use crate::reference::ImageRef;
 use auth::{AuthFiles, Challenge, CredKind, Credential};
+use customs_model::error_chain;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -768,22 +769,6 @@ impl Drop for BlobStream<'_> {
             o.finished(&self.digest);
         }
     }
-}
-
-/// An error and its causes on one line (reqwest hides the useful part in
-/// the source chain: "connection refused", "invalid peer certificate").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 #[cfg(test)]
