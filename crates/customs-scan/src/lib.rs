@@ -151,6 +151,32 @@ pub enum Db<'a> {
     OnDemand(Box<dyn FnOnce() -> Result<VulnDb> + 'a>),
 }
 
+/// A database a scan uses: the caller's, or one it opened for the scan.
+enum Held<'a> {
+    Borrowed(&'a VulnDb),
+    Owned(VulnDb),
+}
+
+impl Held<'_> {
+    fn get(&self) -> &VulnDb {
+        match self {
+            Held::Borrowed(d) => d,
+            Held::Owned(d) => d,
+        }
+    }
+}
+
+impl<'a> Db<'a> {
+    /// The database, when the scan `wants` one (opening it on demand).
+    fn open_if(self, wants: bool) -> Result<Option<Held<'a>>> {
+        Ok(match self {
+            Db::OnDemand(open) if wants => Some(Held::Owned(open()?)),
+            Db::Open(d) if wants => Some(Held::Borrowed(d)),
+            _ => None,
+        })
+    }
+}
+
 impl<'a> From<Option<&'a VulnDb>> for Db<'a> {
     fn from(db: Option<&'a VulnDb>) -> Self {
         match db {
@@ -221,15 +247,8 @@ pub fn scan_image(src: &ImageSource, opts: &ScanOptions, db: Db<'_>) -> Result<S
     for w in &inv.warnings {
         tracing::warn!("{w}");
     }
-    let owned: VulnDb;
-    let db = match db {
-        Db::OnDemand(open) if sc.vuln => {
-            owned = open()?;
-            Some(&owned)
-        }
-        Db::Open(d) if sc.vuln => Some(d),
-        _ => None,
-    };
+    let held = db.open_if(sc.vuln)?;
+    let db = held.as_ref().map(|h| h.get());
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         created_at: now_rfc3339(),
@@ -317,15 +336,8 @@ pub fn scan_dir(path: &Path, mode: DirMode, opts: &ScanOptions, db: Db<'_>) -> R
     if !path.exists() {
         bail!("{}: no such file or directory", path.display());
     }
-    let owned: VulnDb;
-    let db = match db {
-        Db::OnDemand(open) if sc.vuln => {
-            owned = open()?;
-            Some(&owned)
-        }
-        Db::Open(d) if sc.vuln => Some(d),
-        _ => None,
-    };
+    let held = db.open_if(sc.vuln)?;
+    let db = held.as_ref().map(|h| h.get());
     let mut inv_opts = inventory_options(opts, mode == DirMode::Fs)?;
     inv_opts.cache_dir = None; // a directory has no diff ID to key a cache on
     let inv = customs_inventory::analyze_dir(path, &inv_opts, mode == DirMode::Rootfs)?;
