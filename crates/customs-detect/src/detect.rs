@@ -355,6 +355,9 @@ impl<'a> Matcher<'a> {
             references: vuln.map(|v| v.references.clone()).unwrap_or_default(),
             published_date: vuln.and_then(|v| v.published.clone()),
             last_modified_date: vuln.and_then(|v| v.modified.clone()),
+            known_exploited: None,
+            epss: None,
+            vex: None,
         }
     }
 

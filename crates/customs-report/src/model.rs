@@ -172,6 +172,69 @@ pub struct DetectedVulnerability {
     pub published_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_date: Option<String>,
+    /// customs only: the CVE (or one of its aliases) is in CISA's Known
+    /// Exploited Vulnerabilities catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_exploited: Option<KnownExploited>,
+    /// customs only: FIRST's Exploit Prediction Scoring System score of the
+    /// CVE (or of the alias with the highest score).
+    #[serde(rename = "EPSS", default, skip_serializing_if = "Option::is_none")]
+    pub epss: Option<Epss>,
+    /// customs only: a VEX statement that annotates this finding without
+    /// suppressing it (`affected`, `under_investigation`).
+    #[serde(rename = "VEX", default, skip_serializing_if = "Option::is_none")]
+    pub vex: Option<VexAnnotation>,
+}
+
+/// One entry of CISA's KEV catalog, as it applies to a finding.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KnownExploited {
+    /// The catalog's `cveID` (may be an alias of the finding's ID).
+    #[serde(rename = "CVEID")]
+    pub cve_id: String,
+    /// `YYYY-MM-DD`, when CISA added it.
+    pub date_added: String,
+    /// `YYYY-MM-DD`, the remediation due date for US federal agencies.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub due_date: String,
+    /// `Known` or `Unknown`, as the catalog says.
+    pub known_ransomware_campaign_use: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub required_action: String,
+}
+
+/// An EPSS score (the probability of exploitation in the next 30 days).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Epss {
+    #[serde(rename = "CVEID")]
+    pub cve_id: String,
+    /// 0.0 to 1.0.
+    pub score: f64,
+    /// 0.0 to 1.0: the share of all scored CVEs with a lower score.
+    pub percentile: f64,
+    /// The date of the scores file (`score_date` of its header).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub date: String,
+    /// The model version of its header (`v2025.03.14`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model_version: String,
+}
+
+/// A VEX statement that applies to a finding.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VexAnnotation {
+    /// `not_affected`, `affected`, `fixed`, `under_investigation`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub justification: String,
+    /// The statement's impact or action text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub statement: String,
+    /// The VEX document it came from (file path or `oci:<digest>`).
+    pub source: String,
 }
 
 /// Trivy's integer for a severity (VendorSeverity values).
