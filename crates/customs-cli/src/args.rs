@@ -231,6 +231,22 @@ pub struct PolicyArgs {
     /// List suppressed findings (with their statement) in the report.
     #[arg(long)]
     pub show_suppressed: bool,
+    /// Keep only vulnerabilities in CISA's Known Exploited Vulnerabilities
+    /// catalog (with --exit-code: gate on known-exploited only).
+    #[arg(long)]
+    pub kev: bool,
+    /// Keep only vulnerabilities with an EPSS score of at least P (0 to 1).
+    #[arg(long, value_name = "P")]
+    pub min_epss: Option<f64>,
+    /// Order of the vulnerabilities: package, severity, risk (known-exploited,
+    /// then EPSS, then CVSS, then severity), epss, cvss, kev.
+    #[arg(
+        long,
+        default_value = "package",
+        value_name = "ORDER",
+        value_parser = ["package", "severity", "risk", "epss", "cvss", "kev"]
+    )]
+    pub sort_by: String,
 }
 
 #[derive(Args, Debug, Clone)]

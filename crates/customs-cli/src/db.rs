@@ -211,6 +211,21 @@ pub fn print_info(path: &Path, db: &VulnDb) -> Result<()> {
         "  Downloaded at: {}",
         m.downloaded_at.as_deref().unwrap_or("-")
     );
+    println!(
+        "  Known exploited (CISA KEV): {}",
+        m.kev_catalog_version
+            .as_deref()
+            .map(|v| format!("catalog {v}"))
+            .unwrap_or_else(|| "- (no kev/ feed in the build)".into())
+    );
+    println!(
+        "  EPSS: {}",
+        match (&m.epss_score_date, &m.epss_model_version) {
+            (Some(d), Some(v)) if !v.is_empty() => format!("scores of {d}, model {v}"),
+            (Some(d), _) => format!("scores of {d}"),
+            _ => "- (no epss/ feed in the build)".into(),
+        }
+    );
     println!("  Sources:");
     for s in &m.sources {
         println!(

@@ -38,6 +38,9 @@ fn policy_options(p: &PolicyArgs) -> PolicyOptions {
             IgnoreFiles::Files(p.ignorefile.clone())
         },
         show_suppressed: p.show_suppressed,
+        kev_only: p.kev,
+        min_epss: p.min_epss,
+        sort_by: p.sort_by.clone(),
     }
 }
 

@@ -118,6 +118,8 @@ debian_dsa_list = ""
 debian_dla_list = ""
 osv_template = ""
 nvd_template = ""
+kev = ""
+epss = ""
 "#,
             server.addr
         ),

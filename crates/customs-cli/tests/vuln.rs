@@ -55,6 +55,7 @@ fn db_build_reports_every_feed_and_info_describes_it() {
         ("pypa", 2661),
         ("rubysec", 1234),
         ("rustsec", 1205),
+        ("cisa-kev", 1404),
     ] {
         let line = text
             .lines()
@@ -69,7 +70,7 @@ fn db_build_reports_every_feed_and_info_describes_it() {
         .arg("info")
         .assert()
         .success()
-        .stdout(predicate::str::contains("Schema version: 1"))
+        .stdout(predicate::str::contains("Schema version: 2"))
         .stdout(predicate::str::contains("alpine-secdb"))
         .stdout(predicate::str::contains("Next update:"));
     customs(cache.path())

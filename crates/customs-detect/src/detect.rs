@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 use customs_model::{OsInfo, Package, RangeEvent, RangeKind, Severity, Status};
-use customs_report::{severity_int, Cvss, DataSource, DetectedVulnerability};
+use customs_report::{severity_int, Cvss, DataSource, DetectedVulnerability, Epss, KnownExploited};
 use customs_versions::{is_affected, Scheme};
 use customs_vulndb::{os_ecosystem, Advisory, DbError, SourceStats, VulnDb, Vulnerability};
 
@@ -56,7 +56,7 @@ pub fn detect_os(
         let version = pkg.full_src_version();
         m.match_package(&ecosystem, &name, &version, pkg.full_version(), pkg)?;
     }
-    Ok(m.finish())
+    m.finish()
 }
 
 /// Vulnerabilities of language packages of one Trivy type (`pip`, `gomod`,
@@ -82,7 +82,7 @@ pub fn detect_lang(
         };
         m.match_package(ecosystem, &name, &version, pkg.version.clone(), pkg)?;
     }
-    Ok(m.finish())
+    m.finish()
 }
 
 /// The version to compare, or `None` when there is none (`(devel)`, empty).
@@ -117,12 +117,20 @@ struct Matcher<'a> {
     advisories: HashMap<(String, String), Rc<Vec<Rc<Advisory>>>>,
     vulns: HashMap<String, Option<Rc<Vulnerability>>>,
     found: Vec<DetectedVulnerability>,
+    /// The EPSS file's model version and score date.
+    epss_meta: (String, String),
 }
+
+type ExploitData = (Option<KnownExploited>, Option<Epss>);
 
 impl<'a> Matcher<'a> {
     fn new(db: &'a VulnDb) -> Result<Self, DetectError> {
-        let sources = db
-            .metadata()?
+        let meta = db.metadata()?;
+        let epss_meta = (
+            meta.epss_model_version.unwrap_or_default(),
+            meta.epss_score_date.unwrap_or_default(),
+        );
+        let sources = meta
             .sources
             .into_iter()
             .map(|s| (s.id.clone(), s))
@@ -133,7 +141,34 @@ impl<'a> Matcher<'a> {
             advisories: HashMap::new(),
             vulns: HashMap::new(),
             found: Vec::new(),
+            epss_meta,
         })
+    }
+
+    /// KEV entry and EPSS score of a finding, looked up by its id, its
+    /// vendor ids and the aliases the database knows.
+    fn exploit_data(&self, f: &DetectedVulnerability) -> Result<ExploitData, DetectError> {
+        let mut ids: Vec<&str> = vec![f.vulnerability_id.as_str()];
+        ids.extend(f.vendor_ids.iter().map(String::as_str));
+        if let Some(Some(v)) = self.vulns.get(&f.vulnerability_id) {
+            ids.push(v.id.as_str());
+            ids.extend(v.aliases.iter().map(String::as_str));
+        }
+        let kev = self.db.known_exploited(&ids)?.map(|k| KnownExploited {
+            cve_id: k.cve_id,
+            date_added: k.date_added,
+            due_date: k.due_date,
+            known_ransomware_campaign_use: k.ransomware,
+            required_action: k.required_action,
+        });
+        let epss = self.db.epss(&ids)?.map(|e| Epss {
+            cve_id: e.cve_id,
+            score: e.score,
+            percentile: e.percentile,
+            date: self.epss_meta.1.clone(),
+            model_version: self.epss_meta.0.clone(),
+        });
+        Ok((kev, epss))
     }
 
     fn advisories(
@@ -361,9 +396,22 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    fn finish(mut self) -> Vec<DetectedVulnerability> {
-        sort_findings(&mut self.found);
-        self.found
+    fn finish(mut self) -> Result<Vec<DetectedVulnerability>, DetectError> {
+        let mut found = std::mem::take(&mut self.found);
+        let mut cache: HashMap<String, ExploitData> = HashMap::new();
+        for f in &mut found {
+            let data = match cache.get(&f.vulnerability_id) {
+                Some(d) => d.clone(),
+                None => {
+                    let d = self.exploit_data(f)?;
+                    cache.insert(f.vulnerability_id.clone(), d.clone());
+                    d
+                }
+            };
+            (f.known_exploited, f.epss) = data;
+        }
+        sort_findings(&mut found);
+        Ok(found)
     }
 }
 

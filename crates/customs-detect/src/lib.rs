@@ -37,5 +37,6 @@ pub use date::Date;
 pub use detect::{detect_lang, detect_os, DetectError};
 pub use ignore::{IgnoreError, IgnoreRule, IgnoreRules, RuleKind, Subject};
 pub use policy::{
-    apply, exit_code, finding_count, ExpiredRule, Outcome, PkgTypes, Policy, EXIT_ERROR, EXIT_USAGE,
+    apply, cvss_score, exit_code, finding_count, sort_vulnerabilities, ExpiredRule, Outcome,
+    PkgTypes, Policy, SortBy, EXIT_ERROR, EXIT_USAGE,
 };

@@ -3,7 +3,9 @@
 //! functions over [`customs_report::Report`].
 
 use customs_model::{Severity, Status};
-use customs_report::{class, MisconfSummary, ModifiedFinding, Report, ScanResult};
+use customs_report::{
+    class, DetectedVulnerability, MisconfSummary, ModifiedFinding, Report, ScanResult,
+};
 
 use crate::date::Date;
 use crate::ignore::{IgnoreRule, IgnoreRules, RuleKind, Subject};
@@ -54,6 +56,109 @@ impl PkgTypes {
     }
 }
 
+/// The order of vulnerabilities within each result (`--sort-by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Package name, path, installed version, id (the detector's order).
+    #[default]
+    Package,
+    /// Severity, highest first.
+    Severity,
+    /// Known exploited first, then EPSS, then CVSS score, then severity.
+    Risk,
+    /// EPSS score, highest first (unscored last).
+    Epss,
+    /// CVSS base score, highest first (unscored last).
+    Cvss,
+    /// Known exploited first (ransomware use known first, then the most
+    /// recently added), then severity.
+    Kev,
+}
+
+impl SortBy {
+    pub const NAMES: [&'static str; 6] = ["package", "severity", "risk", "epss", "cvss", "kev"];
+
+    pub fn parse(s: &str) -> Result<SortBy, String> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "package" => SortBy::Package,
+            "severity" => SortBy::Severity,
+            "risk" => SortBy::Risk,
+            "epss" => SortBy::Epss,
+            "cvss" => SortBy::Cvss,
+            "kev" => SortBy::Kev,
+            other => {
+                return Err(format!(
+                    "unknown sort order {other:?} (expected one of {})",
+                    SortBy::NAMES.join(", ")
+                ))
+            }
+        })
+    }
+}
+
+/// The CVSS base score a finding is ranked by: the vendor its severity came
+/// from, else NVD, else the highest any vendor gives; within a vendor the
+/// newest version scored (v4.0, then v3.x, then v2).
+pub fn cvss_score(v: &DetectedVulnerability) -> Option<f64> {
+    let of = |c: &customs_report::Cvss| c.v40_score.or(c.v3_score).or(c.v2_score);
+    v.cvss
+        .get(&v.severity_source)
+        .and_then(of)
+        .or_else(|| v.cvss.get("nvd").and_then(of))
+        .or_else(|| v.cvss.values().filter_map(of).reduce(f64::max))
+}
+
+/// Sort `vulns` in the order `by` names; ties keep the package order.
+pub fn sort_vulnerabilities(vulns: &mut [DetectedVulnerability], by: SortBy) {
+    use std::cmp::Ordering;
+    fn desc(a: Option<f64>, b: Option<f64>) -> Ordering {
+        // Scored before unscored; higher first.
+        match (a, b) {
+            (Some(a), Some(b)) => b.total_cmp(&a),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+    }
+    let sev =
+        |v: &DetectedVulnerability| std::cmp::Reverse(customs_report::severity_int(v.severity));
+    let kev = |v: &DetectedVulnerability| v.known_exploited.is_none();
+    let epss = |v: &DetectedVulnerability| v.epss.as_ref().map(|e| e.score);
+    match by {
+        SortBy::Package => {}
+        SortBy::Severity => vulns.sort_by_key(sev),
+        SortBy::Risk => vulns.sort_by(|a, b| {
+            kev(a)
+                .cmp(&kev(b))
+                .then_with(|| desc(epss(a), epss(b)))
+                .then_with(|| desc(cvss_score(a), cvss_score(b)))
+                .then_with(|| sev(a).cmp(&sev(b)))
+        }),
+        SortBy::Epss => {
+            vulns.sort_by(|a, b| desc(epss(a), epss(b)).then_with(|| sev(a).cmp(&sev(b))))
+        }
+        SortBy::Cvss => vulns
+            .sort_by(|a, b| desc(cvss_score(a), cvss_score(b)).then_with(|| sev(a).cmp(&sev(b)))),
+        SortBy::Kev => vulns.sort_by(|a, b| {
+            let key = |v: &DetectedVulnerability| {
+                v.known_exploited.as_ref().map(|k| {
+                    (
+                        k.known_ransomware_campaign_use != "Known",
+                        std::cmp::Reverse(k.date_added.clone()),
+                    )
+                })
+            };
+            match (key(a), key(b)) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+            .then_with(|| sev(a).cmp(&sev(b)))
+        }),
+    }
+}
+
 /// Everything `apply` needs to know.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -70,6 +175,12 @@ pub struct Policy {
     pub show_suppressed: bool,
     /// The date expiry is judged against.
     pub today: Date,
+    /// Keep only known-exploited vulnerabilities (`--kev`).
+    pub kev_only: bool,
+    /// Keep only vulnerabilities with an EPSS score at least this (`--min-epss`).
+    pub min_epss: Option<f64>,
+    /// The order of vulnerabilities in each result (`--sort-by`).
+    pub sort_by: SortBy,
 }
 
 impl Default for Policy {
@@ -82,6 +193,9 @@ impl Default for Policy {
             ignores: Vec::new(),
             show_suppressed: false,
             today: Date::today(),
+            kev_only: false,
+            min_epss: None,
+            sort_by: SortBy::Package,
         }
     }
 }
@@ -105,6 +219,8 @@ pub struct Outcome {
     pub removed_unfixed: usize,
     /// Vulnerabilities removed by `--ignore-status`.
     pub removed_by_status: usize,
+    /// Vulnerabilities removed by `--kev` and `--min-epss`.
+    pub removed_by_exploit: usize,
     /// Results (targets) removed by `--pkg-types`.
     pub removed_results: usize,
     /// Findings suppressed by ignore rules.
@@ -206,6 +322,13 @@ fn apply_result(
             out.removed_by_status += 1;
             continue;
         }
+        let epss_low = policy
+            .min_epss
+            .is_some_and(|min| v.epss.as_ref().is_none_or(|e| e.score < min));
+        if (policy.kev_only && v.known_exploited.is_none()) || epss_low {
+            out.removed_by_exploit += 1;
+            continue;
+        }
         let mut ids = vec![v.vulnerability_id.as_str()];
         ids.extend(v.vendor_ids.iter().map(String::as_str));
         let subject = Subject {
@@ -224,6 +347,8 @@ fn apply_result(
         }
         result.vulnerabilities.push(v);
     }
+
+    sort_vulnerabilities(&mut result.vulnerabilities, policy.sort_by);
 
     let secrets = std::mem::take(&mut result.secrets);
     for s in secrets {

@@ -71,7 +71,7 @@ impl Default for IgnoreFiles {
 
 /// The policy applied to the finished report. Lists are as given on a
 /// command line (blank items are skipped; unknown ones are errors).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PolicyOptions {
     /// Report only these severities (`UNKNOWN`, `LOW`, …); empty: all.
     pub severities: Vec<String>,
@@ -84,6 +84,13 @@ pub struct PolicyOptions {
     pub ignore_files: IgnoreFiles,
     /// List suppressed findings (with their statement) under `ModifiedFindings`.
     pub show_suppressed: bool,
+    /// Keep only known-exploited vulnerabilities (CISA KEV).
+    pub kev_only: bool,
+    /// Keep only vulnerabilities whose EPSS score is at least this (0 to 1).
+    pub min_epss: Option<f64>,
+    /// Order of vulnerabilities: `package` (default), `severity`, `risk`,
+    /// `epss`, `cvss`, `kev` (docs/prioritise.md).
+    pub sort_by: String,
 }
 
 impl Default for PolicyOptions {
@@ -95,13 +102,16 @@ impl Default for PolicyOptions {
             pkg_types: "os,library".to_string(),
             ignore_files: IgnoreFiles::default(),
             show_suppressed: false,
+            kev_only: false,
+            min_epss: None,
+            sort_by: "package".to_string(),
         }
     }
 }
 
 /// Everything a scan of an image or a directory needs besides its source
 /// and its vulnerability database.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScanOptions {
     pub scanners: Scanners,
     /// Images only: scanners run on the image config alone (`misconfig`,
@@ -812,6 +822,15 @@ fn policy(p: &PolicyOptions) -> Result<customs_detect::Policy> {
         ignores,
         show_suppressed: p.show_suppressed,
         today: customs_detect::Date::today(),
+        kev_only: p.kev_only,
+        min_epss: match p.min_epss {
+            Some(m) if !(0.0..=1.0).contains(&m) => {
+                bail!("--min-epss: {m} is not a probability (expected a number from 0 to 1)")
+            }
+            m => m,
+        },
+        sort_by: customs_detect::SortBy::parse(&p.sort_by)
+            .map_err(|e| anyhow!("--sort-by: {e}"))?,
     })
 }
 

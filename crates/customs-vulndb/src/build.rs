@@ -12,7 +12,10 @@ use serde::Serialize;
 
 use crate::error::BuildError;
 use crate::feeds::{self, Source};
-use crate::record::{AdvisoryRecord, Cvss, FeedOutput, Skipped, VulnRecord};
+use crate::record::{
+    newest_epss, AdvisoryRecord, Cvss, EpssScores, FeedOutput, KevCatalog, KevRecord, Skipped,
+    VulnRecord,
+};
 use crate::schema::{CREATE, FORMAT_MARKER, INDEXES, SCHEMA_VERSION};
 
 /// Progress of a long operation; the CLI renders it (indicatif). Every
@@ -116,6 +119,8 @@ pub(crate) enum Kind {
     Rustsec,
     Rubysec,
     Nvd,
+    Kev,
+    Epss,
 }
 
 fn ext_in(p: &Path, exts: &[&str]) -> bool {
@@ -198,6 +203,17 @@ pub(crate) fn discover(dir: &Path) -> Vec<Job> {
             add(Source::Nvd, Kind::Nvd, p);
         }
     }
+    // CISA publishes the JSON schema beside the catalog: not a feed.
+    for p in walk(&dir.join("kev")) {
+        if ext_in(&p, &[".json"]) && !ext_in(&p, &["schema.json"]) {
+            add(Source::Kev, Kind::Kev, p);
+        }
+    }
+    for p in walk(&dir.join("epss")) {
+        if ext_in(&p, &[".csv", ".csv.gz"]) {
+            add(Source::Epss, Kind::Epss, p);
+        }
+    }
     jobs
 }
 
@@ -212,13 +228,15 @@ pub fn parse_feed_bytes(kind_name: &str, file: &str, bytes: &[u8]) -> Option<Fee
         "rustsec" => (Source::Rustsec, Kind::Rustsec),
         "rubysec" => (Source::Rubysec, Kind::Rubysec),
         "nvd" => (Source::Nvd, Kind::Nvd),
+        "kev" => (Source::Kev, Kind::Kev),
+        "epss" => (Source::Epss, Kind::Epss),
         _ => return None,
     };
     Some(parse_kind(source, kind, file, bytes))
 }
 
 /// The parser names [`parse_feed_bytes`] accepts.
-pub const FEED_KINDS: [&str; 8] = [
+pub const FEED_KINDS: [&str; 10] = [
     "alpine",
     "debian-tracker",
     "debian-list",
@@ -227,6 +245,8 @@ pub const FEED_KINDS: [&str; 8] = [
     "rustsec",
     "rubysec",
     "nvd",
+    "kev",
+    "epss",
 ];
 
 fn parse_kind(source: Source, kind: Kind, file: &str, bytes: &[u8]) -> FeedOutput {
@@ -239,6 +259,8 @@ fn parse_kind(source: Source, kind: Kind, file: &str, bytes: &[u8]) -> FeedOutpu
         Kind::Rustsec => feeds::rustsec::parse(file, bytes),
         Kind::Rubysec => feeds::rubysec::parse(file, bytes),
         Kind::Nvd => feeds::nvd::parse(file, bytes),
+        Kind::Kev => feeds::kev::parse(file, bytes),
+        Kind::Epss => feeds::epss::parse(file, bytes),
     }
 }
 
@@ -293,6 +315,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
     let mut advisories: Vec<(Source, AdvisoryRecord)> = Vec::new();
     let mut vulns: Vec<(Source, VulnRecord)> = Vec::new();
     let mut mtimes: HashMap<Source, SystemTime> = HashMap::new();
+    let mut exploits = Exploits::default();
     for (source, out, mtime) in outputs {
         let st = stats.entry(source).or_insert_with(|| SourceStats {
             id: source.id().into(),
@@ -313,6 +336,11 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
         skipped.extend(out.skipped);
         advisories.extend(out.advisories.into_iter().map(|a| (source, a)));
         vulns.extend(out.vulns.into_iter().map(|v| (source, v)));
+        exploits.kev.extend(out.kev);
+        if out.kev_catalog > exploits.kev_catalog {
+            exploits.kev_catalog = out.kev_catalog;
+        }
+        exploits.epss = newest_epss(exploits.epss.take(), out.epss);
     }
     if opts.strict {
         if let Some(first) = skipped.first() {
@@ -358,6 +386,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
         .map(|(_, a)| a.vulnerability_id.as_str())
         .collect();
     let merged = merge_vulns(vulns, &referenced, &mut stats);
+    exploits.settle(&referenced, &merged, &mut stats);
     for (s, _) in &advisories {
         if let Some(st) = stats.get_mut(s) {
             st.advisories += 1;
@@ -365,7 +394,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
     }
     let mut sources: Vec<SourceStats> = stats.into_values().collect();
     sources.sort_by(|a, b| a.id.cmp(&b.id));
-    let file_size = write_db(opts, &sources, &advisories, &merged, progress)?;
+    let file_size = write_db(opts, &sources, &advisories, &merged, &exploits, progress)?;
     Ok(BuildReport {
         output: opts.output.clone(),
         sources,
@@ -375,6 +404,45 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
         file_size,
         elapsed: started.elapsed(),
     })
+}
+
+/// Exploit data: the KEV catalog and one day's EPSS scores.
+#[derive(Default)]
+pub(crate) struct Exploits {
+    pub kev: Vec<KevRecord>,
+    pub kev_catalog: Option<KevCatalog>,
+    pub epss: Option<EpssScores>,
+}
+
+impl Exploits {
+    /// One KEV row per CVE; EPSS scores only of the CVEs the database
+    /// names (an advisory's id, a vulnerability's id or alias): a finding
+    /// can only ever ask for those, and the full file is ten times larger.
+    fn settle(
+        &mut self,
+        referenced: &HashSet<&str>,
+        merged: &[Merged],
+        stats: &mut BTreeMap<Source, SourceStats>,
+    ) {
+        self.kev.sort_by(|a, b| a.cve_id.cmp(&b.cve_id));
+        self.kev.dedup_by(|b, a| a.cve_id == b.cve_id);
+        if let Some(st) = stats.get_mut(&Source::Kev) {
+            st.vulnerabilities = self.kev.len() as u64;
+        }
+        if let Some(e) = self.epss.as_mut() {
+            let mut known: HashSet<&str> = referenced.clone();
+            for m in merged {
+                known.insert(m.id.as_str());
+                known.extend(m.aliases.iter().map(String::as_str));
+            }
+            e.scores.retain(|s| known.contains(s.cve_id.as_str()));
+            e.scores.sort_by(|a, b| a.cve_id.cmp(&b.cve_id));
+            e.scores.dedup_by(|b, a| a.cve_id == b.cve_id);
+            if let Some(st) = stats.get_mut(&Source::Epss) {
+                st.vulnerabilities = e.scores.len() as u64;
+            }
+        }
+    }
 }
 
 /// One vulnerability merged from every source that described it.
@@ -493,6 +561,7 @@ fn write_db(
     sources: &[SourceStats],
     advisories: &[(Source, AdvisoryRecord)],
     vulns: &[Merged],
+    exploits: &Exploits,
     progress: &dyn Progress,
 ) -> Result<u64, BuildError> {
     if let Some(parent) = opts.output.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -504,7 +573,7 @@ fn write_db(
     }
     let tmp = temp_beside(&opts.output, "building");
     let _ = std::fs::remove_file(&tmp);
-    let result = write_db_at(&tmp, opts, sources, advisories, vulns, progress);
+    let result = write_db_at(&tmp, opts, sources, advisories, vulns, exploits, progress);
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
@@ -527,6 +596,7 @@ fn write_db_at(
     sources: &[SourceStats],
     advisories: &[(Source, AdvisoryRecord)],
     vulns: &[Merged],
+    exploits: &Exploits,
     progress: &dyn Progress,
 ) -> Result<(), BuildError> {
     let werr = |source| BuildError::Write {
@@ -600,6 +670,31 @@ fn write_db_at(
         }
         let mut ins = tx
             .prepare(
+                "INSERT INTO known_exploited (cve_id, date_added, due_date, ransomware, vendor_project, product, name, required_action) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(werr)?;
+        for k in &exploits.kev {
+            ins.execute(params![
+                k.cve_id,
+                k.date_added,
+                Some(k.due_date.as_str()).filter(|d| !d.is_empty()),
+                k.ransomware,
+                k.vendor_project,
+                k.product,
+                k.name,
+                k.required_action,
+            ])
+            .map_err(werr)?;
+        }
+        let mut ins = tx
+            .prepare("INSERT INTO epss (cve_id, score, percentile) VALUES (?1, ?2, ?3)")
+            .map_err(werr)?;
+        for e in exploits.epss.iter().flat_map(|e| &e.scores) {
+            ins.execute(params![e.cve_id, e.score, e.percentile])
+                .map_err(werr)?;
+        }
+        let mut ins = tx
+            .prepare(
                 "INSERT INTO data_sources (id, name, url, files, records, withdrawn, skipped, advisories, vulnerabilities, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .map_err(werr)?;
@@ -632,6 +727,14 @@ fn write_db_at(
             ),
             ("customs_version", env!("CARGO_PKG_VERSION").to_string()),
         ];
+        if let Some(c) = &exploits.kev_catalog {
+            meta.push(("kev_catalog_version", c.version.clone()));
+            meta.push(("kev_date_released", c.released.clone()));
+        }
+        if let Some(e) = &exploits.epss {
+            meta.push(("epss_model_version", e.model_version.clone()));
+            meta.push(("epss_score_date", e.score_date.clone()));
+        }
         if let Some(d) = opts.downloaded_at {
             meta.push((
                 "downloaded_at",

@@ -34,7 +34,10 @@ pub use build::{
 };
 pub use error::{BuildError, DbError};
 pub use query::{os_ecosystem, Advisory, Metadata, VulnDb, Vulnerability};
-pub use record::{AdvisoryRecord, Cvss, FeedOutput, Skipped, VulnRecord};
+pub use record::{
+    AdvisoryRecord, Cvss, EpssScore, EpssScores, FeedOutput, KevCatalog, KevRecord, Skipped,
+    VulnRecord,
+};
 pub use schema::{FORMAT_MARKER, SCHEMA_VERSION};
 pub use update::{
     fetch_prebuilt, update, FeedFile, FeedUrls, HttpOptions, UpdateError, UpdateOptions,

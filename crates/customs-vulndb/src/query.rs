@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::build::SourceStats;
 use crate::error::DbError;
-use crate::record::Cvss;
+use crate::record::{Cvss, EpssScore, KevRecord};
 use crate::schema::{FORMAT_MARKER, SCHEMA_VERSION};
 
 /// One source's statement about one package.
@@ -69,6 +69,11 @@ pub struct Metadata {
     pub downloaded_at: Option<String>,
     /// Version of customs-vulndb that wrote the file.
     pub customs_version: Option<String>,
+    /// The KEV catalog's `catalogVersion`, when the build had one.
+    pub kev_catalog_version: Option<String>,
+    /// The EPSS file's model version and score date, when the build had one.
+    pub epss_model_version: Option<String>,
+    pub epss_score_date: Option<String>,
     pub sources: Vec<SourceStats>,
 }
 
@@ -240,6 +245,9 @@ impl VulnDb {
             next_update: meta.get("next_update").cloned(),
             downloaded_at: meta.get("downloaded_at").cloned(),
             customs_version: meta.get("customs_version").cloned(),
+            kev_catalog_version: meta.get("kev_catalog_version").cloned(),
+            epss_model_version: meta.get("epss_model_version").cloned(),
+            epss_score_date: meta.get("epss_score_date").cloned(),
             sources,
         })
     }
@@ -378,6 +386,63 @@ impl VulnDb {
         }))
     }
 
+    /// The KEV entry of the first of `ids` (a finding's id, then its
+    /// aliases) that the catalog lists.
+    pub fn known_exploited(&self, ids: &[&str]) -> Result<Option<KevRecord>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT cve_id, date_added, due_date, ransomware, vendor_project, product, name, required_action FROM known_exploited WHERE cve_id = ?1",
+            )
+            .map_err(|e| self.sql(e))?;
+        for id in ids.iter().filter(|i| i.starts_with("CVE-")) {
+            let row = stmt
+                .query_row([id], |r| {
+                    Ok(KevRecord {
+                        cve_id: r.get(0)?,
+                        date_added: r.get(1)?,
+                        due_date: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                        ransomware: r.get(3)?,
+                        vendor_project: r.get(4)?,
+                        product: r.get(5)?,
+                        name: r.get(6)?,
+                        required_action: r.get(7)?,
+                    })
+                })
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            if row.is_some() {
+                return Ok(row);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The highest EPSS score among `ids` (a finding's id and aliases).
+    pub fn epss(&self, ids: &[&str]) -> Result<Option<EpssScore>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT score, percentile FROM epss WHERE cve_id = ?1")
+            .map_err(|e| self.sql(e))?;
+        let mut best: Option<EpssScore> = None;
+        for id in ids.iter().filter(|i| i.starts_with("CVE-")) {
+            let row: Option<(f64, f64)> = stmt
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            if let Some((score, percentile)) = row {
+                if best.as_ref().is_none_or(|b| score > b.score) {
+                    best = Some(EpssScore {
+                        cve_id: id.to_string(),
+                        score,
+                        percentile,
+                    });
+                }
+            }
+        }
+        Ok(best)
+    }
+
     /// Check the whole file: SQLite's `quick_check`, and every table this
     /// code reads is there with the expected columns.
     pub fn verify(&self) -> Result<(), DbError> {
@@ -397,6 +462,8 @@ impl VulnDb {
             "SELECT ecosystem, package, vulnerability_id, source, source_id, status, severity, affected, fixed_versions, informational FROM advisories LIMIT 1",
             "SELECT id, title, description, severity, severity_source, severities, cvss, cwe_ids, reference_urls, aliases, published, modified FROM vulnerabilities LIMIT 1",
             "SELECT alias, vulnerability_id FROM aliases LIMIT 1",
+            "SELECT cve_id, date_added, due_date, ransomware, vendor_project, product, name, required_action FROM known_exploited LIMIT 1",
+            "SELECT cve_id, score, percentile FROM epss LIMIT 1",
         ] {
             self.conn
                 .prepare(sql)

@@ -73,6 +73,47 @@ impl std::fmt::Display for Skipped {
     }
 }
 
+/// One entry of CISA's Known Exploited Vulnerabilities catalog.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KevRecord {
+    pub cve_id: String,
+    pub vendor_project: String,
+    pub product: String,
+    pub name: String,
+    /// `YYYY-MM-DD`.
+    pub date_added: String,
+    /// `YYYY-MM-DD`, empty when the entry has none.
+    pub due_date: String,
+    /// `Known` or `Unknown`.
+    pub ransomware: String,
+    pub required_action: String,
+}
+
+/// The catalog's own header: `catalogVersion` and `dateReleased`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KevCatalog {
+    pub version: String,
+    pub released: String,
+}
+
+/// One CVE's EPSS score.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpssScore {
+    pub cve_id: String,
+    pub score: f64,
+    pub percentile: f64,
+}
+
+/// One EPSS scores file (`epss_scores-YYYY-MM-DD.csv.gz`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpssScores {
+    /// `v2025.03.14`, from the header line; empty in the oldest files.
+    pub model_version: String,
+    /// `YYYY-MM-DD`, from the header line, else from the file name.
+    pub score_date: String,
+    pub scores: Vec<EpssScore>,
+}
+
 /// Everything one feed file gave.
 #[derive(Debug, Clone, Default)]
 pub struct FeedOutput {
@@ -84,6 +125,11 @@ pub struct FeedOutput {
     pub vulns: Vec<VulnRecord>,
     pub advisories: Vec<AdvisoryRecord>,
     pub skipped: Vec<Skipped>,
+    /// KEV catalog entries (the `kev/` feed only).
+    pub kev: Vec<KevRecord>,
+    pub kev_catalog: Option<KevCatalog>,
+    /// EPSS scores (the `epss/` feed only).
+    pub epss: Option<EpssScores>,
 }
 
 impl FeedOutput {
@@ -103,6 +149,20 @@ impl FeedOutput {
         self.vulns.extend(other.vulns);
         self.advisories.extend(other.advisories);
         self.skipped.extend(other.skipped);
+        self.kev.extend(other.kev);
+        if other.kev_catalog > self.kev_catalog {
+            self.kev_catalog = other.kev_catalog;
+        }
+        self.epss = newest_epss(self.epss.take(), other.epss);
+    }
+}
+
+/// Of two EPSS files, the one with the later score date (one day's scores
+/// are a whole; files are never mixed).
+pub(crate) fn newest_epss(a: Option<EpssScores>, b: Option<EpssScores>) -> Option<EpssScores> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.score_date > a.score_date { b } else { a }),
+        (a, b) => a.or(b),
     }
 }
 
@@ -153,7 +213,33 @@ pub fn cvss_from_vector(source: &str, vector: &str) -> Cvss {
     }
 }
 
+/// Does the vector state every base metric of its version? The parser
+/// accepts partial vectors and scores the missing metrics as zero, which
+/// would invent a score.
+fn has_base_metrics(vector: &str, required: &[&str]) -> bool {
+    let keys: Vec<&str> = vector
+        .split('/')
+        .filter_map(|m| m.split_once(':').map(|(k, _)| k))
+        .collect();
+    required.iter().all(|r| keys.contains(r))
+}
+
 fn score_vector(vector: &str) -> Option<f64> {
+    const V2: [&str; 6] = ["AV", "AC", "Au", "C", "I", "A"];
+    const V3: [&str; 8] = ["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
+    const V4: [&str; 11] = [
+        "AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA",
+    ];
+    let required: &[&str] = if vector.starts_with("CVSS:3") {
+        &V3
+    } else if vector.starts_with("CVSS:4") {
+        &V4
+    } else {
+        &V2
+    };
+    if !has_base_metrics(vector.trim_matches(|c| c == '(' || c == ')'), required) {
+        return None;
+    }
     if vector.starts_with("CVSS:3") {
         let b: cvss::v3::Vector = vector.parse().ok()?;
         Some(b.score().value())
@@ -161,7 +247,10 @@ fn score_vector(vector: &str) -> Option<f64> {
         let v: cvss::v4::Vector = vector.parse().ok()?;
         Some(v.score().value())
     } else {
-        None
+        // CVSS v2 has no prefix; some feeds wrap it in parentheses.
+        let v2 = vector.trim_start_matches('(').trim_end_matches(')');
+        let v: cvss::v2::Vector = v2.parse().ok()?;
+        Some(v.score().value())
     }
 }
 
@@ -228,5 +317,34 @@ mod tests {
         let bad = cvss_from_vector("x", "CVSS:3.1/garbage");
         assert_eq!(bad.score, None);
         assert_eq!(severity_from_cvss(&[bad]), None);
+    }
+}
+
+#[cfg(test)]
+mod cvss_tests {
+    use super::*;
+
+    #[test]
+    fn scores_every_version() {
+        let v2 = cvss_from_vector("nvd", "AV:N/AC:L/Au:N/C:P/I:P/A:P");
+        assert_eq!((v2.version.as_str(), v2.score), ("2.0", Some(7.5)));
+        let v2p = cvss_from_vector("nvd", "(AV:N/AC:M/Au:N/C:N/I:P/A:N)");
+        assert_eq!(v2p.score, Some(4.3));
+        let v31 = cvss_from_vector("nvd", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
+        assert_eq!((v31.version.as_str(), v31.score), ("3.1", Some(9.8)));
+        let v40 = cvss_from_vector(
+            "ghsa",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+        );
+        assert_eq!((v40.version.as_str(), v40.score), ("4.0", Some(9.3)));
+        assert_eq!(cvss_from_vector("x", "AV:Q/garbage").score, None);
+        assert_eq!(cvss_from_vector("x", "CVSS:3.1/AV:N").score, None);
+    }
+
+    #[test]
+    fn v2_has_no_critical_band() {
+        let c = vec![cvss_from_vector("nvd", "AV:N/AC:L/Au:N/C:C/I:C/A:C")];
+        assert_eq!(c[0].score, Some(10.0));
+        assert_eq!(severity_from_cvss(&c), Some(Severity::High));
     }
 }

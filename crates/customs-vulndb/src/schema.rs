@@ -2,7 +2,7 @@
 //! the two in step and bump [`SCHEMA_VERSION`] on any incompatible change.
 
 /// Version of the schema written by this crate and the only one it reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `metadata.value` of `key = 'format'`: tells a customs database apart
 /// from any other SQLite file.
@@ -60,6 +60,23 @@ CREATE TABLE advisories (
     fixed_versions   TEXT NOT NULL,
     informational    TEXT,
     PRIMARY KEY (ecosystem, package, vulnerability_id, source, source_id)
+) WITHOUT ROWID;
+
+CREATE TABLE known_exploited (
+    cve_id          TEXT PRIMARY KEY,
+    date_added      TEXT NOT NULL,
+    due_date        TEXT,
+    ransomware      TEXT NOT NULL,
+    vendor_project  TEXT NOT NULL,
+    product         TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    required_action TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE epss (
+    cve_id     TEXT PRIMARY KEY,
+    score      REAL NOT NULL,
+    percentile REAL NOT NULL
 ) WITHOUT ROWID;
 "#;
 

@@ -37,6 +37,10 @@ pub struct FeedUrls {
     /// NVD CVE JSON 2.0 yearly feeds: `{year}` is substituted.
     pub nvd_template: String,
     pub nvd_years: Vec<u16>,
+    /// CISA's Known Exploited Vulnerabilities catalog (JSON).
+    pub kev: String,
+    /// FIRST's EPSS scores of the current day (gzipped CSV).
+    pub epss: String,
 }
 
 impl Default for FeedUrls {
@@ -76,6 +80,9 @@ impl Default for FeedUrls {
             nvd_template: "https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-{year}.json.gz"
                 .into(),
             nvd_years: (2002..=this_year.max(2025)).collect(),
+            kev: "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+                .into(),
+            epss: "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz".into(),
         }
     }
 }
@@ -139,6 +146,17 @@ impl FeedUrls {
                 out.push(FeedFile {
                     url: self.nvd_template.replace("{year}", &year.to_string()),
                     path: PathBuf::from("nvd").join(format!("nvdcve-2.0-{year}.json.gz")),
+                });
+            }
+        }
+        for (url, path) in [
+            (&self.kev, "kev/known_exploited_vulnerabilities.json"),
+            (&self.epss, "epss/epss_scores-current.csv.gz"),
+        ] {
+            if !url.is_empty() {
+                out.push(FeedFile {
+                    url: url.clone(),
+                    path: PathBuf::from(path),
                 });
             }
         }

@@ -127,6 +127,17 @@ fn build_real_feeds_counts_match_files() {
         count_files_with(&go, &|l| l.trim_start().starts_with("\"withdrawn\""))
     );
 
+    // KEV: one record per catalog entry, every one a row (the catalog's
+    // own count agrees, or the build would have reported it).
+    let kev: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("kev/known_exploited_vulnerabilities.json")).unwrap(),
+    )
+    .unwrap();
+    let n = kev["vulnerabilities"].as_array().unwrap().len() as u64;
+    let s = report.source("cisa-kev").unwrap();
+    assert_eq!((s.files, s.records, s.vulnerabilities), (1, n, n));
+    assert_eq!(n, 1404, "the snapshot in ../shared");
+
     let rust = files(&root.join("rustsec/crates"), &|p| {
         p.file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with("RUSTSEC-"))

@@ -212,6 +212,17 @@ fn upstream_files() -> (Files, Vec<String>) {
         "/feeds/json/cve/2.0/nvdcve-2.0-2019.json.gz".into(),
         gz.finish().unwrap(),
     );
+    f.by_path.insert(
+        "/kev/known_exploited_vulnerabilities.json".into(),
+        std::fs::read(root.join("kev/known_exploited_vulnerabilities.json")).unwrap(),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&fixture("epss_scores-2025-08-25.csv"))
+        .unwrap();
+    f.by_path.insert(
+        "/epss/epss_scores-current.csv.gz".into(),
+        gz.finish().unwrap(),
+    );
     (f, releases)
 }
 
@@ -229,6 +240,8 @@ fn options(base: &str, releases: Vec<String>, cache: &Path) -> UpdateOptions {
         osv_ecosystems: vec!["Go".into()],
         nvd_template: format!("{base}/feeds/json/cve/2.0/nvdcve-2.0-{{year}}.json.gz"),
         nvd_years: vec![2019],
+        kev: format!("{base}/kev/known_exploited_vulnerabilities.json"),
+        epss: format!("{base}/epss/epss_scores-current.csv.gz"),
     };
     o.http = HttpOptions {
         connect_timeout: Duration::from_secs(5),
@@ -278,6 +291,17 @@ fn update_fetches_then_304_then_survives_an_interrupted_download() {
     let v = db.vulnerability("CVE-2019-14697").unwrap().unwrap();
     assert_eq!(v.severity_source.as_deref(), Some("nvd"));
     assert_eq!(v.cwe_ids, vec!["CWE-787"]);
+    // Exploit data: the real KEV catalog, and EPSS scores of the CVEs the
+    // database names (the fixture's CVE-1999-0001 is in no advisory).
+    assert_eq!(b.source("cisa-kev").unwrap().records, 1404);
+    assert_eq!(b.source("cisa-kev").unwrap().vulnerabilities, 1404);
+    let kev = db.known_exploited(&["CVE-2021-3156"]).unwrap().unwrap();
+    assert_eq!(kev.date_added, "2022-04-06");
+    let epss = db.epss(&["CVE-2019-14697"]).unwrap().unwrap();
+    assert!((epss.score - 0.01766).abs() < 1e-9);
+    assert_eq!(db.epss(&["CVE-1999-0001"]).unwrap(), None);
+    assert_eq!(meta.epss_score_date.as_deref(), Some("2025-08-25"));
+    assert_eq!(meta.kev_catalog_version.as_deref(), Some("2025.08.25"));
     drop(db);
     let db_bytes = read_all(&opts.db_path);
 

@@ -131,6 +131,47 @@ pub fn vuln_db() -> PathBuf {
     path
 }
 
+/// A database built from the real feeds of ../shared/data/advisories plus
+/// an EPSS scores file in FIRST's format
+/// (crates/customs-vulndb/tests/fixtures/epss_scores-2025-08-25.csv: no EPSS
+/// file is in ../shared, and the scores in it are ours, not FIRST's), once,
+/// into target/test-db-epss/. The feed directory links each shared feed.
+pub fn vuln_db_with_epss() -> PathBuf {
+    let dir = repo().join("target/test-db-epss");
+    let path = dir.join("customs.db");
+    let _guard = DB.lock().unwrap_or_else(|p| p.into_inner());
+    if !path.exists() {
+        let _ = std::fs::create_dir_all(&dir);
+        let lock = std::fs::File::create(repo().join("target/test-db-epss.lock"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        lock.lock().unwrap_or_else(|e| panic!("lock: {e}"));
+        if !path.exists() {
+            let feeds = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let shared_dir = repo().join(shared("advisories"));
+            for e in std::fs::read_dir(&shared_dir).unwrap_or_else(|e| panic!("{e}")) {
+                let e = e.unwrap_or_else(|e| panic!("{e}"));
+                std::os::unix::fs::symlink(e.path(), feeds.path().join(e.file_name()))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            std::fs::create_dir_all(feeds.path().join("epss")).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::copy(
+                repo().join("crates/customs-vulndb/tests/fixtures/epss_scores-2025-08-25.csv"),
+                feeds.path().join("epss/epss_scores-2025-08-25.csv"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            customs(cache.path())
+                .args(["-q", "db", "build", "--from"])
+                .arg(feeds.path())
+                .arg("--output")
+                .arg(&path)
+                .assert()
+                .success();
+        }
+    }
+    path
+}
+
 /// A Debian root filesystem: `etc/debian_version` and a dpkg status file
 /// (real stanzas from a fixture), in a temporary directory.
 pub fn debian_rootfs(debian_version: &str, status_fixture: &str) -> tempfile::TempDir {

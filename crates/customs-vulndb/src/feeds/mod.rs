@@ -5,6 +5,8 @@
 
 pub mod alpine;
 pub mod debian;
+pub mod epss;
+pub mod kev;
 pub mod nvd;
 pub mod osv;
 pub mod rubysec;
@@ -26,10 +28,12 @@ pub enum Source {
     Rubysec,
     Osv,
     Nvd,
+    Kev,
+    Epss,
 }
 
 impl Source {
-    pub const ALL: [Source; 10] = [
+    pub const ALL: [Source; 12] = [
         Source::AlpineSecdb,
         Source::DebianTracker,
         Source::DebianDsa,
@@ -40,6 +44,8 @@ impl Source {
         Source::Rubysec,
         Source::Osv,
         Source::Nvd,
+        Source::Kev,
+        Source::Epss,
     ];
 
     /// The id stored in `advisories.source` and `data_sources.id`.
@@ -55,6 +61,8 @@ impl Source {
             Source::Rubysec => "rubysec",
             Source::Osv => "osv",
             Source::Nvd => "nvd",
+            Source::Kev => "cisa-kev",
+            Source::Epss => "first-epss",
         }
     }
 
@@ -74,6 +82,8 @@ impl Source {
             Source::Rubysec => "Ruby Advisory Database",
             Source::Osv => "OSV",
             Source::Nvd => "National Vulnerability Database",
+            Source::Kev => "CISA Known Exploited Vulnerabilities",
+            Source::Epss => "FIRST Exploit Prediction Scoring System",
         }
     }
 
@@ -90,6 +100,8 @@ impl Source {
             Source::Rubysec => "https://rubysec.com/",
             Source::Osv => "https://osv.dev/",
             Source::Nvd => "https://nvd.nist.gov/",
+            Source::Kev => "https://www.cisa.gov/known-exploited-vulnerabilities-catalog",
+            Source::Epss => "https://www.first.org/epss/",
         }
     }
 
@@ -97,7 +109,8 @@ impl Source {
     /// describe one vulnerability (lower wins).
     pub(crate) fn priority(self) -> u8 {
         match self {
-            Source::Nvd => 0,
+            // Exploit data describes no vulnerability text.
+            Source::Nvd | Source::Kev | Source::Epss => 0,
             Source::GoVulndb | Source::Pypa | Source::Rustsec | Source::Rubysec => 1,
             Source::Osv => 2,
             Source::DebianTracker => 3,
@@ -177,6 +190,25 @@ pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<
 }
 
 /// First line of an error message, so that every warning is one line.
+/// The bytes of a feed file, gunzipped when they start with the gzip magic.
+/// More than `max` decompressed bytes is an error, never a silent
+/// truncation (a cut CSV would lose rows and still parse).
+pub(crate) fn gunzip_bounded(bytes: &[u8], max: u64) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    use std::io::Read;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut plain = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(max.saturating_add(1))
+        .read_to_end(&mut plain)
+        .map_err(|e| format!("bad gzip data: {e}"))?;
+    if plain.len() as u64 > max {
+        return Err(format!("decompresses to more than {max} bytes"));
+    }
+    Ok(std::borrow::Cow::Owned(plain))
+}
+
 pub(crate) fn one_line(s: &str) -> String {
     let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s);
     line.trim().to_string()

@@ -2,8 +2,6 @@
 //! the CVE API 2.0 responses). Enrichment only: titles, descriptions, CVSS,
 //! CWE, references and dates; NVD gives no advisories.
 
-use std::io::Read;
-
 use customs_model::Severity;
 use serde::Deserialize;
 
@@ -105,19 +103,15 @@ const MAX_FEED: u64 = 2 << 30;
 /// Parse one feed; `.gz` files are decompressed. One record per CVE item.
 pub fn parse(file: &str, bytes: &[u8]) -> FeedOutput {
     let mut out = FeedOutput::default();
-    let mut plain = Vec::new();
-    let data: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut gz = flate2::read::GzDecoder::new(bytes).take(MAX_FEED);
-        if let Err(e) = gz.read_to_end(&mut plain) {
+    let data = match super::gunzip_bounded(bytes, MAX_FEED) {
+        Ok(d) => d,
+        Err(e) => {
             out.records += 1;
-            out.skip(file, "", format!("bad gzip data: {e}"));
+            out.skip(file, "", e);
             return out;
         }
-        &plain
-    } else {
-        bytes
     };
-    let feed: Feed = match serde_json::from_slice(data) {
+    let feed: Feed = match serde_json::from_slice(&data) {
         Ok(f) => f,
         Err(e) => {
             out.records += 1;
