@@ -8,9 +8,10 @@
 //! much conversion code as emitting the few objects itself.
 
 use crate::model::{class, Report};
+use crate::sbom::{os_of, pkg_key, Refs};
 use customs_model::Severity;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 const SPEC_VERSION: &str = "1.5";
 
@@ -89,42 +90,9 @@ fn property(name: &str, value: &str) -> Option<Value> {
     (!value.is_empty()).then(|| json!({ "name": format!("customs:{name}"), "value": value }))
 }
 
-/// Unique bom-refs: the PURL (or a fallback) the first time, with `#N`
-/// appended when the same reference comes again (a package in two files).
-#[derive(Default)]
-struct Refs {
-    used: HashSet<String>,
-}
-
-impl Refs {
-    fn unique(&mut self, base: String) -> String {
-        if self.used.insert(base.clone()) {
-            return base;
-        }
-        let mut n = 2;
-        loop {
-            let r = format!("{base}#{n}");
-            if self.used.insert(r.clone()) {
-                return r;
-            }
-            n += 1;
-        }
-    }
-}
-
-/// How a finding names its package: the package ID, else `name@version`
-/// (the same key on both sides of the `affects` link).
-fn pkg_key(id: &str, name: &str, version: &str) -> String {
-    if id.is_empty() {
-        format!("{name}@{version}")
-    } else {
-        id.to_string()
-    }
-}
-
 /// The report as a CycloneDX 1.5 JSON document. `timestamp` is RFC 3339.
 pub fn to_cyclonedx(report: &Report, tool_version: &str, timestamp: &str) -> String {
-    let mut refs = Refs::default();
+    let mut refs = Refs::new("#");
     let root_ref = refs.unique(format!("customs:artifact:{}", report.artifact_name));
     let mut root_props: Vec<Value> = Vec::new();
     root_props.extend(property("ImageID", &report.metadata.image_id));
@@ -151,17 +119,12 @@ pub fn to_cyclonedx(report: &Report, tool_version: &str, timestamp: &str) -> Str
 
     for r in &report.results {
         let is_os = r.class == class::OS_PKGS;
-        if r.class != class::OS_PKGS && r.class != class::LANG_PKGS {
+        if !r.is_packages() {
             continue;
         }
         // The OS, or the file the language packages came from.
         let parent_ref = if is_os {
-            let (family, version) = report
-                .metadata
-                .os
-                .as_ref()
-                .map(|o| (o.family.clone(), o.name.clone()))
-                .unwrap_or_else(|| (r.kind.clone(), String::new()));
+            let (family, version) = os_of(report, r);
             let pref = refs.unique(format!("customs:os:{family}@{version}"));
             components.push(json!({
                 "bom-ref": pref, "type": "operating-system", "name": family, "version": version,
@@ -352,6 +315,7 @@ mod tests {
     use super::*;
     use crate::model::{DetectedVulnerability, ScanResult};
     use customs_model::{Package, PkgIdentifier};
+    use std::collections::HashSet;
 
     fn pkg(name: &str, version: &str, purl: &str) -> Package {
         Package {

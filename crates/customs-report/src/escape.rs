@@ -6,8 +6,13 @@
 //! recolour or erase the screen, forge lines), and a Unicode bidi override
 //! would reorder what is displayed ("Trojan source"). Every human-readable
 //! output (the table, warnings, the final error line) passes its text through
-//! [`escape_control`]. Machine formats (JSON, SARIF, CycloneDX) need no such
-//! pass: serde_json writes every C0 control character as `\u00XX`.
+//! [`escape_control`]. Machine formats (JSON, SARIF, CycloneDX, SPDX) need no
+//! such pass: serde_json writes every C0 control character as `\u00XX`.
+//!
+//! The document formats add their own metacharacters on top:
+//! [`escape_html`] for the HTML report, [`escape_markdown`] for the Markdown
+//! one, [`link_url`] for the advisory links of both, and
+//! [`json_in_script`] for JSON embedded in an HTML `<script>` element.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -52,9 +57,153 @@ pub fn escape_control_lines(s: &str) -> Cow<'_, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// `s` as HTML text or a (double- or single-quoted) attribute value:
+/// controls written visibly ([`escape_control`]), then `& < > " '` as
+/// character references. A package named `<script>` stays text.
+pub fn escape_html(s: &str) -> String {
+    let s = escape_control(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` as GitHub-flavoured Markdown inline text, in a table cell, a heading,
+/// or inside the HTML of `<details>`/`<code>`: controls (newlines included)
+/// written visibly, the HTML metacharacters as in [`escape_html`], and every
+/// character Markdown gives a meaning inside a line to (`` \ ` * _ [ ] | ~ # ``;
+/// escaped text never starts a line, so list and heading markers are inert,
+/// and `[` escaped means no link or image can start) as a numeric
+/// character reference, which CommonMark shows literally and never parses
+/// as markup (a `&#124;` does not split a table row). `@` is followed by a
+/// zero-width space so that a name like `@org/pkg` mentions no one in a PR
+/// comment, as Renovate does.
+pub fn escape_markdown(s: &str) -> String {
+    let s = escape_control(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '@' => out.push_str("@&#8203;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' => {
+                let _ = write!(out, "&#{};", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An advisory URL as a link target, or `None` when it is not one to link
+/// to: only `http:` and `https:` URLs (no `javascript:`, `data:`), with
+/// every byte outside the URL characters that are harmless in an HTML
+/// attribute and a Markdown link destination percent-encoded (spaces,
+/// quotes, `< > ( ) [ ] | \` `` ` ``, controls, non-ASCII).
+pub fn link_url(url: &str) -> Option<String> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+        return None;
+    }
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:/?#@!$&*+,;=%".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    Some(out)
+}
+
+/// JSON to embed in an HTML `<script>` element: `<`, `>` and `&` written as
+/// `\u003c`, `\u003e`, `\u0026` (so neither `</script>` nor `<!--` can
+/// appear), and U+2028/U+2029 escaped as well. The result parses as the
+/// same JSON.
+pub fn json_in_script(v: &serde_json::Value) -> String {
+    let s = serde_json::to_string(v).unwrap_or_else(|_| "null".into());
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_metacharacters_become_references() {
+        assert_eq!(
+            escape_html("<script>alert('x')</script>&\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
+        );
+        assert_eq!(escape_html("a\nb\u{1b}"), "a\\x0ab\\x1b");
+        assert_eq!(escape_html("café"), "café");
+    }
+
+    #[test]
+    fn markdown_metacharacters_are_inert() {
+        let e = escape_markdown("a|b `c` <img src=x> [x](https://evil) **y** @org/pkg\n# h");
+        // What is left once the character references are taken out.
+        let mut bare = String::new();
+        let mut rest = e.as_str();
+        while let Some(i) = rest.find('&') {
+            bare.push_str(&rest[..i]);
+            rest = rest[i..].split_once(';').map_or("", |(_, r)| r);
+        }
+        bare.push_str(rest);
+        for bad in ['|', '`', '<', '>', '[', ']', '*', '\n', '#', '&'] {
+            assert!(!bare.contains(bad), "{bad:?} in {e}");
+        }
+        assert!(e.contains("@&#8203;org/pkg"), "{e}");
+        assert!(e.contains("&#124;"), "{e}");
+        // Plain names and versions stay readable.
+        assert_eq!(escape_markdown("openssl 3.0.13 r0"), "openssl 3.0.13 r0");
+    }
+
+    #[test]
+    fn only_http_links_and_encoded() {
+        assert_eq!(link_url("javascript:alert(1)"), None);
+        assert_eq!(link_url("data:text/html,x"), None);
+        assert_eq!(link_url("JaVaScRiPt:x"), None);
+        assert_eq!(
+            link_url("https://x/a b\"><script>(y)|`").as_deref(),
+            Some("https://x/a%20b%22%3E%3Cscript%3E%28y%29%7C%60")
+        );
+        assert_eq!(
+            link_url("https://nvd.nist.gov/vuln/detail/CVE-2024-1").as_deref(),
+            Some("https://nvd.nist.gov/vuln/detail/CVE-2024-1")
+        );
+    }
+
+    #[test]
+    fn script_json_cannot_close_the_element() {
+        let v = serde_json::json!({ "n": "</script><!-- x & \u{2028}" });
+        let s = json_in_script(&v);
+        assert!(!s.contains("</") && !s.contains("<!--"), "{s}");
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
+        assert_eq!(back, v);
+    }
 
     #[test]
     fn escapes_terminal_controls_visibly() {

@@ -3,14 +3,21 @@
 
 pub mod cyclonedx;
 pub mod escape;
+pub mod html;
+pub mod markdown;
 pub mod model;
 pub mod sarif;
+mod sbom;
+pub mod spdx;
 pub mod table;
 
 pub use cyclonedx::to_cyclonedx;
 pub use escape::escape_control;
+pub use html::{to_html, HtmlOptions};
+pub use markdown::{to_markdown, MarkdownOptions};
 pub use model::*;
 pub use sarif::to_sarif;
+pub use spdx::to_spdx;
 
 /// The JSON format: Trivy's schema (SchemaVersion 2), pretty-printed.
 pub fn to_json(report: &Report) -> String {

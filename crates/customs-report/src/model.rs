@@ -66,6 +66,10 @@ pub mod class {
     pub const CONFIG: &str = "config";
 }
 
+/// The `Type` of the result that holds the hardening checks' findings (a
+/// `config` result, as `customs_misconfig::Scanner::Hardening` names it).
+pub const HARDENING_TYPE: &str = "hardening";
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ScanResult {
@@ -281,6 +285,62 @@ impl ScanResult {
 
     pub fn failed_misconfigs(&self) -> impl Iterator<Item = &Misconfiguration> {
         self.misconfigurations.iter().filter(|m| m.is_failure())
+    }
+
+    /// Whether this result lists packages (OS or language packages).
+    pub fn is_packages(&self) -> bool {
+        self.class == class::OS_PKGS || self.class == class::LANG_PKGS
+    }
+
+    /// Whether this result holds the hardening checks of the final filesystem.
+    pub fn is_hardening(&self) -> bool {
+        self.class == class::CONFIG && self.kind == HARDENING_TYPE
+    }
+}
+
+impl Epss {
+    /// `12.34% (p97)`: the score and the percentile, both as percentages.
+    pub fn summary(&self) -> String {
+        format!(
+            "{:.2}% (p{:.0})",
+            self.score * 100.0,
+            (self.percentile * 100.0).floor()
+        )
+    }
+}
+
+impl VexAnnotation {
+    /// `affected: statement (source)`, the parts that are present.
+    pub fn summary(&self) -> String {
+        let mut s = self.status.clone();
+        if !self.justification.is_empty() {
+            s.push_str(&format!(" ({})", self.justification));
+        }
+        if !self.statement.is_empty() {
+            s.push_str(&format!(": {}", self.statement));
+        }
+        if !self.source.is_empty() {
+            s.push_str(&format!(" [{}]", self.source));
+        }
+        s
+    }
+}
+
+impl KnownExploited {
+    /// `in CISA KEV since 2024-01-02 (due 2024-01-23, ransomware: Known)`.
+    pub fn summary(&self) -> String {
+        let mut s = format!("in CISA KEV since {}", self.date_added);
+        let mut extra = Vec::new();
+        if !self.due_date.is_empty() {
+            extra.push(format!("due {}", self.due_date));
+        }
+        if self.known_ransomware_campaign_use == "Known" {
+            extra.push("used in ransomware campaigns".to_string());
+        }
+        if !extra.is_empty() {
+            s.push_str(&format!(" ({})", extra.join(", ")));
+        }
+        s
     }
 }
 

@@ -103,6 +103,8 @@ struct Finding<'a> {
     text: String,
     start_line: usize,
     end_line: usize,
+    /// Result properties (`knownExploited`, `epss`, `vex` of a vulnerability).
+    properties: Map<String, Value>,
 }
 
 impl Finding<'_> {
@@ -146,13 +148,19 @@ impl Finding<'_> {
     }
 
     fn result(&self, rule_index: usize, uri: &str) -> Value {
-        json!({
+        let mut r = json!({
             "ruleId": self.id,
             "ruleIndex": rule_index,
             "level": level(self.severity),
             "message": { "text": self.text },
             "locations": location(uri, self.start_line, self.end_line),
-        })
+        });
+        if !self.properties.is_empty() {
+            if let Value::Object(o) = &mut r {
+                o.insert("properties".into(), Value::Object(self.properties.clone()));
+            }
+        }
+        r
     }
 }
 
@@ -199,6 +207,25 @@ pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
             } else {
                 &v.fixed_version
             };
+            let mut properties = Map::new();
+            let mut extra = String::new();
+            if let Some(k) = &v.known_exploited {
+                properties.insert("knownExploited".into(), json!(k));
+                extra.push_str(&format!("\nKnown exploited: {}", k.summary()));
+            }
+            if let Some(e) = &v.epss {
+                properties.insert("epss".into(), json!(e));
+                extra.push_str(&format!("\nEPSS: {}", e.summary()));
+            }
+            if let Some(x) = &v.vex {
+                properties.insert("vex".into(), json!(x));
+                extra.push_str(&format!("\nVEX: {}", x.summary()));
+            }
+            let kev = if v.known_exploited.is_some() {
+                " (KEV)"
+            } else {
+                ""
+            };
             found.push(Finding {
                 id: &v.vulnerability_id,
                 kind: "vulnerability",
@@ -208,12 +235,13 @@ pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
                 severity: v.severity,
                 cvss_score: v.cvss.values().find_map(|c| c.v3_score),
                 text: format!(
-                    "Package: {}\nInstalled Version: {}\nVulnerability {}\nSeverity: {}\nStatus: {}\nFixed Version: {fixed}\nLink: {}",
+                    "Package: {}\nInstalled Version: {}\nVulnerability {}\nSeverity: {}{kev}\nStatus: {}\nFixed Version: {fixed}\nLink: {}{extra}",
                     v.pkg_name, v.installed_version, v.vulnerability_id, v.severity.as_str(),
                     v.status.as_str(), v.primary_url
                 ),
                 start_line: 1,
                 end_line: 1,
+                properties,
             });
         }
         for m in r.failed_misconfigs() {
@@ -236,6 +264,7 @@ pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
                 ),
                 start_line: m.cause_metadata.start_line,
                 end_line: m.cause_metadata.end_line,
+                properties: Map::new(),
             });
         }
         for s in &r.secrets {
@@ -257,6 +286,7 @@ pub fn to_sarif(report: &Report, tool_version: &str, root_uri: &str) -> String {
                 ),
                 start_line: s.start_line,
                 end_line: s.end_line,
+                properties: Map::new(),
             });
         }
         for f in &found {
@@ -377,6 +407,39 @@ mod tests {
             .as_str()
             .unwrap_or("")
             .contains("AWS_ACCESS_KEY_ID=****"));
+    }
+
+    #[test]
+    fn kev_and_epss_are_result_properties() {
+        let mut r = report();
+        r.results[0].vulnerabilities[0].known_exploited = Some(crate::model::KnownExploited {
+            cve_id: "CVE-1".into(),
+            date_added: "2024-01-02".into(),
+            known_ransomware_campaign_use: "Unknown".into(),
+            ..Default::default()
+        });
+        r.results[0].vulnerabilities[0].epss = Some(crate::model::Epss {
+            cve_id: "CVE-1".into(),
+            score: 0.5,
+            percentile: 0.9,
+            ..Default::default()
+        });
+        let v: Value = serde_json::from_str(&to_sarif(&r, "0.1.0", "file:///")).unwrap_or_default();
+        let res = &v["runs"][0]["results"];
+        assert_eq!(
+            res[0]["properties"]["knownExploited"]["DateAdded"],
+            "2024-01-02"
+        );
+        assert_eq!(res[0]["properties"]["epss"]["Score"], 0.5);
+        let text = res[0]["message"]["text"].as_str().unwrap_or("");
+        assert!(text.contains("Severity: HIGH (KEV)"), "{text}");
+        assert!(
+            text.contains("Known exploited: in CISA KEV since 2024-01-02"),
+            "{text}"
+        );
+        assert!(text.contains("EPSS: 50.00% (p90)"), "{text}");
+        // Findings without them have no properties.
+        assert!(res[1].get("properties").is_none());
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct TableOptions {
     pub color: bool,
     /// Show the package table of every target.
     pub list_all_pkgs: bool,
+    /// Keep the report's order of vulnerabilities (`--sort-by`) instead of
+    /// the table's own (severity, package, id).
+    pub keep_order: bool,
 }
 
 fn sev_color(s: Severity) -> Color {
@@ -42,7 +45,13 @@ fn sev_color(s: Severity) -> Color {
 }
 
 fn sev_cell(s: Severity, color: bool) -> Cell {
-    let c = Cell::new(s.as_str());
+    sev_cell_text(s, s.as_str().to_string(), color)
+}
+
+/// A severity cell with `text` (the severity, and `(KEV)` for a finding in
+/// CISA's Known Exploited Vulnerabilities catalog).
+fn sev_cell_text(s: Severity, text: String, color: bool) -> Cell {
+    let c = Cell::new(text);
     if color {
         c.fg(sev_color(s)).add_attribute(Attribute::Bold)
     } else {
@@ -67,10 +76,6 @@ fn new_table(header: &[&str]) -> Table {
     t
 }
 
-fn is_pkg_result(r: &ScanResult) -> bool {
-    r.class == class::OS_PKGS || r.class == class::LANG_PKGS
-}
-
 fn summary(report: &Report, opts: &TableOptions) -> String {
     let sc = opts.scanners;
     let mut header = vec!["Target", "Type"];
@@ -92,14 +97,14 @@ fn summary(report: &Report, opts: &TableOptions) -> String {
         let mut row: Vec<Cell> = vec![cell(&r.target), cell(&r.kind)];
         let center = |s: String| Cell::new(s).set_alignment(CellAlignment::Center);
         if inventory_only {
-            row.push(center(if is_pkg_result(r) {
+            row.push(center(if r.is_packages() {
                 r.packages.len().to_string()
             } else {
                 "-".into()
             }));
         }
         if sc.vuln {
-            row.push(center(if is_pkg_result(r) {
+            row.push(center(if r.is_packages() {
                 r.vulnerabilities.len().to_string()
             } else {
                 "-".into()
@@ -146,12 +151,14 @@ fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
         return;
     }
     let mut vulns: Vec<_> = r.vulnerabilities.iter().collect();
-    vulns.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.pkg_name.cmp(&b.pkg_name))
-            .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
-    });
+    if !opts.keep_order {
+        vulns.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.pkg_name.cmp(&b.pkg_name))
+                .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
+        });
+    }
     let mut t = new_table(&[
         "Library",
         "Vulnerability",
@@ -177,7 +184,11 @@ fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
         t.add_row(vec![
             cell(&v.pkg_name),
             cell(&v.vulnerability_id),
-            sev_cell(v.severity, opts.color),
+            if v.known_exploited.is_some() {
+                sev_cell_text(v.severity, format!("{} (KEV)", v.severity), opts.color)
+            } else {
+                sev_cell(v.severity, opts.color)
+            },
             Cell::new(v.status.as_str()),
             cell(&v.installed_version),
             cell(&v.fixed_version),
@@ -393,6 +404,7 @@ mod tests {
             },
             color,
             list_all_pkgs: true,
+            keep_order: false,
         }
     }
 
@@ -420,6 +432,19 @@ mod tests {
         assert!(!out.contains("\u{1b}]"), "{out}");
         assert!(!out.contains('\u{7}'), "{out}");
         assert!(!out.contains('\u{202e}'), "{out}");
+    }
+
+    #[test]
+    fn known_exploited_is_marked_next_to_the_severity() {
+        let mut r = hostile();
+        r.results[1].vulnerabilities[0].severity = Severity::High;
+        let plain = render(&r, &opts(false));
+        assert!(plain.contains("┆ HIGH     ┆"), "{plain}");
+        assert!(!plain.contains("(KEV)"));
+        r.results[1].vulnerabilities[0].known_exploited =
+            Some(crate::model::KnownExploited::default());
+        let kev = render(&r, &opts(false));
+        assert!(kev.contains("┆ HIGH (KEV) ┆"), "{kev}");
     }
 
     #[test]
