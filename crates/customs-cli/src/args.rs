@@ -53,6 +53,12 @@ pub enum Command {
     Db(DbArgs),
     /// Print the version of customs and of its vulnerability database.
     Version(VersionArgs),
+    /// What changed between two reports (customs or Trivy JSON) or two images.
+    Diff(Box<crate::diff_cmd::DiffArgs>),
+    /// The recorded scans of images over time: list, show, trend, diff, import, prune.
+    History(crate::history_cmd::HistoryArgs),
+    /// VEX documents: generate one from an ignore file or a report.
+    Vex(crate::vex_cmd::VexArgs),
 }
 
 #[derive(Args, Debug)]
@@ -185,6 +191,12 @@ pub enum Format {
     Sarif,
     /// CycloneDX 1.5 JSON SBOM (every package, and the vulnerabilities found).
     Cyclonedx,
+    /// SPDX 2.3 JSON SBOM (every package, with PURLs, licences and relationships).
+    SpdxJson,
+    /// GitHub-flavoured Markdown (a step summary or PR comment; at most 1 MiB).
+    Markdown,
+    /// One self-contained HTML file (no network needed to view it).
+    Html,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -238,6 +250,12 @@ pub struct PolicyArgs {
     /// Keep only vulnerabilities with an EPSS score of at least P (0 to 1).
     #[arg(long, value_name = "P")]
     pub min_epss: Option<f64>,
+    /// VEX document to apply (OpenVEX, CycloneDX VEX, CSAF VEX), or `oci` for
+    /// the VEX documents attached to the image in its registry; repeatable.
+    /// `not_affected` and `fixed` suppress, `affected` and
+    /// `under_investigation` annotate.
+    #[arg(long, value_name = "FILE|oci")]
+    pub vex: Vec<String>,
     /// Order of the vulnerabilities: package, severity, risk (known-exploited,
     /// then EPSS, then CVSS, then severity), epss, cvss, kev.
     #[arg(
@@ -290,6 +308,8 @@ pub struct ScanArgs {
     pub timeout: std::time::Duration,
     #[command(flatten)]
     pub db: DbSelect,
+    #[command(flatten)]
+    pub history: crate::history_cmd::RecordArgs,
 }
 
 #[derive(Args, Debug, Clone)]

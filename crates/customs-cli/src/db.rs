@@ -201,24 +201,33 @@ pub fn update(
 }
 
 pub fn print_info(path: &Path, db: &VulnDb) -> Result<()> {
+    use std::fmt::Write as _;
     let m = db.metadata()?;
-    println!("Vulnerability DB:");
-    println!("  Path: {}", path.display());
-    println!("  Schema version: {}", m.schema_version);
-    println!("  Built at: {}", m.built_at);
-    println!("  Next update: {}", m.next_update.as_deref().unwrap_or("-"));
-    println!(
+    let mut o = String::new();
+    let _ = writeln!(o, "Vulnerability DB:");
+    let _ = writeln!(o, "  Path: {}", path.display());
+    let _ = writeln!(o, "  Schema version: {}", m.schema_version);
+    let _ = writeln!(o, "  Built at: {}", m.built_at);
+    let _ = writeln!(
+        o,
+        "  Next update: {}",
+        m.next_update.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(
+        o,
         "  Downloaded at: {}",
         m.downloaded_at.as_deref().unwrap_or("-")
     );
-    println!(
+    let _ = writeln!(
+        o,
         "  Known exploited (CISA KEV): {}",
         m.kev_catalog_version
             .as_deref()
             .map(|v| format!("catalog {v}"))
             .unwrap_or_else(|| "- (no kev/ feed in the build)".into())
     );
-    println!(
+    let _ = writeln!(
+        o,
         "  EPSS: {}",
         match (&m.epss_score_date, &m.epss_model_version) {
             (Some(d), Some(v)) if !v.is_empty() => format!("scores of {d}, model {v}"),
@@ -226,9 +235,10 @@ pub fn print_info(path: &Path, db: &VulnDb) -> Result<()> {
             _ => "- (no epss/ feed in the build)".into(),
         }
     );
-    println!("  Sources:");
+    let _ = writeln!(o, "  Sources:");
     for s in &m.sources {
-        println!(
+        let _ = writeln!(
+            o,
             "    {:<20} {:>7} records {:>7} advisories  updated {}",
             s.id,
             s.records,
@@ -236,5 +246,6 @@ pub fn print_info(path: &Path, db: &VulnDb) -> Result<()> {
             s.updated_at.as_deref().unwrap_or("-")
         );
     }
-    Ok(())
+    // Written whole; a closed pipe (`| head`) is not an error.
+    crate::scan::write_output(None, o.as_bytes())
 }

@@ -2,8 +2,11 @@
 
 mod args;
 mod db;
+mod diff_cmd;
+mod history_cmd;
 mod progress;
 mod scan;
+mod vex_cmd;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -94,7 +97,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.quiet, cli.global.debug);
     let version = |db: Option<&std::path::Path>| {
-        println!("Version: {}", env!("CARGO_PKG_VERSION"));
+        let _ = scan::write_output(
+            None,
+            format!("Version: {}\n", env!("CARGO_PKG_VERSION")).as_bytes(),
+        );
         let path = db
             .map(std::path::Path::to_path_buf)
             .unwrap_or_else(|| db::default_db_path(&cli.global));
@@ -112,6 +118,9 @@ fn main() -> ExitCode {
         Some(Command::Fs(a)) => scan::dir(&cli.global, a, scan::DirMode::Fs),
         Some(Command::Rootfs(a)) => scan::dir(&cli.global, a, scan::DirMode::Rootfs),
         Some(Command::Config(a)) => scan::config(&cli.global, a),
+        Some(Command::Diff(a)) => diff_cmd::run(&cli.global, a),
+        Some(Command::History(a)) => history_cmd::run(&cli.global, a),
+        Some(Command::Vex(a)) => vex_cmd::run(a),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

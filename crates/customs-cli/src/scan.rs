@@ -41,6 +41,14 @@ fn policy_options(p: &PolicyArgs) -> PolicyOptions {
         kev_only: p.kev,
         min_epss: p.min_epss,
         sort_by: p.sort_by.clone(),
+        vex: p
+            .vex
+            .iter()
+            .map(|v| match v.as_str() {
+                "oci" => customs_scan::VexInput::Registry,
+                f => customs_scan::VexInput::File(PathBuf::from(f)),
+            })
+            .collect(),
     }
 }
 
@@ -49,7 +57,8 @@ fn scan_options(g: &GlobalArgs, a: &ScanArgs, scanners: &[String]) -> Result<Sca
         scanners: parse_scanners(scanners).map_err(|e| anyhow!(e))?,
         image_config_scanners: Default::default(),
         // An SBOM lists every package.
-        list_all_pkgs: a.list_all_pkgs || a.output.format == Format::Cyclonedx,
+        list_all_pkgs: a.list_all_pkgs
+            || matches!(a.output.format, Format::Cyclonedx | Format::SpdxJson),
         secret_config: a.secret_config.clone(),
         include_os_owned: a.include_os_owned,
         setuid_allow: a.setuid_allow.clone(),
@@ -178,13 +187,24 @@ fn image_source(g: &GlobalArgs, a: &ImageArgs) -> Result<ImageSource> {
     })
 }
 
-pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
+fn scan_image(g: &GlobalArgs, a: &ImageArgs) -> Result<Scanned> {
     let mut opts = scan_options(g, &a.scan, &a.scan.scanners)?;
     opts.image_config_scanners = parse_scanners(&a.image_config_scanners)
         .map_err(|e| anyhow!(e.replace("--scanners", "--image-config-scanners")))?;
     let src = image_source(g, a)?;
-    let scanned = customs_scan::scan_image(&src, &opts, db(g, &a.scan))?;
+    customs_scan::scan_image(&src, &opts, db(g, &a.scan))
+}
+
+/// The report of an image scanned as `customs image` scans it (for
+/// `customs diff IMAGE IMAGE`).
+pub(crate) fn image_report(g: &GlobalArgs, a: &ImageArgs) -> Result<customs_report::Report> {
+    Ok(scan_image(g, a)?.report)
+}
+
+pub fn image(g: &GlobalArgs, a: &ImageArgs) -> Result<i32> {
+    let scanned = scan_image(g, a)?;
     render(&scanned, &a.scan.output, a.scan.list_all_pkgs, None)?;
+    crate::history_cmd::record_after_scan(g, &a.scan, &scanned.report)?;
     Ok(exit_code(&scanned, &a.scan.policy))
 }
 
@@ -197,6 +217,7 @@ pub fn dir(g: &GlobalArgs, a: &DirArgs, mode: DirMode) -> Result<i32> {
         a.scan.list_all_pkgs,
         Some(&a.path),
     )?;
+    crate::history_cmd::record_after_scan(g, &a.scan, &scanned.report)?;
     Ok(exit_code(&scanned, &a.scan.policy))
 }
 
@@ -238,6 +259,8 @@ fn render(
     let report = &scanned.report;
     let sc = scanned.scanners;
     let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
+    // The user chose an order: every view keeps it.
+    let keep_order = scanned.policy.sort_by != customs_detect::SortBy::Package;
     let text = match out.format {
         Format::Json => customs_report::to_json(report),
         Format::Sarif => {
@@ -247,6 +270,28 @@ fn render(
             report,
             env!("CARGO_PKG_VERSION"),
             &customs_scan::now_rfc3339(),
+        ),
+        Format::SpdxJson => {
+            let ts = customs_scan::now_rfc3339();
+            let seed = format!(
+                "{}\0{}\0{ts}",
+                report.artifact_name, report.metadata.image_id
+            );
+            customs_report::to_spdx(report, env!("CARGO_PKG_VERSION"), &ts, &seed)
+        }
+        Format::Markdown => customs_report::to_markdown(
+            report,
+            &customs_report::MarkdownOptions {
+                keep_order,
+                ..Default::default()
+            },
+        ),
+        Format::Html => customs_report::to_html(
+            report,
+            &customs_report::HtmlOptions {
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                keep_order,
+            },
         ),
         Format::Table => table::render(
             report,
@@ -259,10 +304,11 @@ fn render(
                 },
                 color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
                 list_all_pkgs,
+                keep_order,
             },
         ),
     };
-    write_output(out.output.as_deref(), &text)
+    write_output(out.output.as_deref(), text.as_bytes())
 }
 
 /// Write the report whole: to a temporary file beside the target, renamed
@@ -270,10 +316,10 @@ fn render(
 /// that is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is
 /// written in place, never replaced; a symbolic link is written through
 /// (the link stays, its target gets the report).
-fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+pub(crate) fn write_output(path: Option<&Path>, text: &[u8]) -> Result<()> {
     let Some(p) = path else {
         let mut so = std::io::stdout().lock();
-        return match so.write_all(text.as_bytes()).and_then(|_| so.flush()) {
+        return match so.write_all(text).and_then(|_| so.flush()) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             Err(e) => Err(anyhow!("stdout: {e}")),
@@ -289,7 +335,7 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
                 .open(p)
                 .with_context(shown)?;
             return f
-                .write_all(text.as_bytes())
+                .write_all(text)
                 .and_then(|_| f.flush())
                 .with_context(shown);
         }

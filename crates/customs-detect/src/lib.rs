@@ -32,6 +32,7 @@ mod date;
 mod detect;
 mod ignore;
 mod policy;
+pub mod vex;
 
 pub use date::Date;
 pub use detect::{detect_lang, detect_os, DetectError};

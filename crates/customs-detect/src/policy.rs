@@ -229,6 +229,9 @@ pub struct Outcome {
     pub expired: Vec<ExpiredRule>,
     /// Findings left: vulnerabilities, secrets and failed misconfigurations.
     pub remaining: usize,
+    /// The order the vulnerabilities were put in (renderers keep it unless
+    /// it is the default).
+    pub sort_by: SortBy,
 }
 
 fn sev_ok(policy: &Policy, s: Severity) -> bool {
@@ -296,6 +299,7 @@ pub fn apply(report: &mut Report, policy: &Policy) -> Outcome {
         apply_result(result, policy, &active, &mut out);
     }
     out.remaining = report.results.iter().map(finding_count).sum();
+    out.sort_by = policy.sort_by;
     out
 }
 

@@ -91,6 +91,17 @@ pub struct PolicyOptions {
     /// Order of vulnerabilities: `package` (default), `severity`, `risk`,
     /// `epss`, `cvss`, `kev` (docs/prioritise.md).
     pub sort_by: String,
+    /// VEX documents to apply, in order (a later one wins a tie).
+    pub vex: Vec<VexInput>,
+}
+
+/// Where VEX statements come from (docs/vex.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VexInput {
+    /// An OpenVEX, CycloneDX VEX or CSAF VEX file.
+    File(PathBuf),
+    /// The documents attached to the image in its registry (OCI referrers).
+    Registry,
 }
 
 impl Default for PolicyOptions {
@@ -105,6 +116,7 @@ impl Default for PolicyOptions {
             kev_only: false,
             min_epss: None,
             sort_by: "package".to_string(),
+            vex: Vec::new(),
         }
     }
 }
@@ -205,6 +217,8 @@ pub struct Scanned {
     pub scanners: Scanners,
     /// What the policy removed and kept.
     pub policy: customs_detect::Outcome,
+    /// What the VEX statements suppressed and annotated.
+    pub vex: customs_detect::vex::VexOutcome,
     /// [`scan_config`] only: the files that could not be checked (the
     /// report has the others).
     pub errors: Vec<customs_misconfig::ParseError>,
@@ -249,6 +263,7 @@ impl ImageSource {
 /// Scan a container image from a file, an engine or a registry; the name
 /// as typed names the artifact in the report.
 pub fn scan_image(src: &ImageSource, opts: &ScanOptions, db: Db<'_>) -> Result<Scanned> {
+    let prepared = prepare(&opts.policy)?;
     let sc = opts.scanners;
     let cfg_sc = opts.image_config_scanners;
     let inv_opts = inventory_options(opts, false)?;
@@ -311,7 +326,52 @@ pub fn scan_image(src: &ImageSource, opts: &ScanOptions, db: Db<'_>) -> Result<S
         secret: sc.secret || cfg_sc.secret,
         ..sc
     };
-    finish(report, &opts.policy, shown, Vec::new())
+    let registry_vex = if opts.policy.vex.contains(&VexInput::Registry) {
+        registry_vex(src, &report)?
+    } else {
+        Vec::new()
+    };
+    finish(report, prepared, shown, Vec::new(), registry_vex)
+}
+
+/// The VEX documents attached to the scanned image in its registry: looked
+/// up by the digest the name was given with, else by the image's registry
+/// digest (`RepoDigests`), with the credentials of the scan.
+fn registry_vex(
+    src: &ImageSource,
+    report: &Report,
+) -> Result<Vec<customs_detect::vex::VexDocument>> {
+    let named = match &src.target {
+        customs_image::Target::Named(r, _) if r.digest.is_some() => Some(r.clone()),
+        _ => None,
+    };
+    let r = match named {
+        Some(r) => r,
+        None => {
+            let Some(d) = report.metadata.repo_digests.first() else {
+                bail!(
+                    "--vex oci: {} has no registry digest (its RepoDigests is empty); give the VEX document with --vex FILE",
+                    report.artifact_name
+                );
+            };
+            customs_image::ImageRef::parse(d).map_err(|e| anyhow!("--vex oci: {d}: {e}"))?
+        }
+    };
+    let docs = customs_image::registry::referrers::discover_vex(&r, &src.remote).map_err(|e| {
+        anyhow!(
+            "--vex oci: {}: {}",
+            r.qualified(),
+            customs_model::error_chain(&e)
+        )
+    })?;
+    tracing::debug!(
+        "--vex oci: {} VEX document(s) attached to {}",
+        docs.len(),
+        r.qualified()
+    );
+    docs.iter()
+        .map(|d| customs_detect::vex::parse(&d.bytes, &d.source).map_err(|e| anyhow!("{e}")))
+        .collect()
 }
 
 /// The image and its inventory, from whichever source has it.
@@ -346,6 +406,8 @@ pub fn scan_dir(path: &Path, mode: DirMode, opts: &ScanOptions, db: Db<'_>) -> R
     if !path.exists() {
         bail!("{}: no such file or directory", path.display());
     }
+    no_registry_vex(&opts.policy)?;
+    let prepared = prepare(&opts.policy)?;
     let held = db.open_if(sc.vuln)?;
     let db = held.as_ref().map(|h| h.get());
     let mut inv_opts = inventory_options(opts, mode == DirMode::Fs)?;
@@ -382,7 +444,7 @@ pub fn scan_dir(path: &Path, mode: DirMode, opts: &ScanOptions, db: Db<'_>) -> R
     if sc.hardening {
         hardening_result(&mut report, &inv, opts, None, None, None);
     }
-    finish(report, &opts.policy, sc, Vec::new())
+    finish(report, prepared, sc, Vec::new(), Vec::new())
 }
 
 /// Check Dockerfiles: `path` is one, or a directory searched for
@@ -392,6 +454,8 @@ pub fn scan_config(path: &Path, policy: &PolicyOptions) -> Result<Scanned> {
     if !path.exists() {
         bail!("{}: no such file or directory", path.display());
     }
+    no_registry_vex(policy)?;
+    let prepared = prepare(policy)?;
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         created_at: now_rfc3339(),
@@ -410,7 +474,7 @@ pub fn scan_config(path: &Path, policy: &PolicyOptions) -> Result<Scanned> {
         misconfig: true,
         ..Default::default()
     };
-    finish(report, policy, sc, errors)
+    finish(report, prepared, sc, errors, Vec::new())
 }
 
 /// Open the vulnerability database at `path` (which must exist) and check
@@ -845,21 +909,65 @@ fn parse_severities(list: &[String]) -> Result<Vec<Severity>> {
         .collect()
 }
 
-/// Mask, then apply the policy.
+/// `--vex oci` names the documents attached to an image in its registry: a
+/// directory has none.
+fn no_registry_vex(p: &PolicyOptions) -> Result<()> {
+    if p.vex.contains(&VexInput::Registry) {
+        bail!("--vex oci applies to images (the VEX documents attached to an image in its registry); give a directory's VEX document with --vex FILE");
+    }
+    Ok(())
+}
+
+/// The policy and the VEX files of a scan, read before the scan starts, so
+/// that a bad flag, ignore file or VEX file fails at once.
+struct Prepared {
+    policy: customs_detect::Policy,
+    vex: Vec<customs_detect::vex::VexDocument>,
+    show_suppressed: bool,
+}
+
+fn prepare(p: &PolicyOptions) -> Result<Prepared> {
+    let policy = self::policy(p)?;
+    let mut vex = Vec::new();
+    for v in &p.vex {
+        if let VexInput::File(f) = v {
+            vex.push(customs_detect::vex::load(f).map_err(|e| anyhow!("{e}"))?);
+        }
+    }
+    Ok(Prepared {
+        policy,
+        vex,
+        show_suppressed: p.show_suppressed,
+    })
+}
+
+/// Mask, then apply the policy, then the VEX statements (files first, in
+/// order, then the registry's).
 fn finish(
     mut report: Report,
-    policy: &PolicyOptions,
+    prepared: Prepared,
     scanners: Scanners,
     errors: Vec<customs_misconfig::ParseError>,
+    registry_vex: Vec<customs_detect::vex::VexDocument>,
 ) -> Result<Scanned> {
     mask_misconfig_code(&mut report);
-    let pol = self::policy(policy)?;
-    let outcome = customs_detect::apply(&mut report, &pol);
+    let outcome = customs_detect::apply(&mut report, &prepared.policy);
     tracing::debug!("policy: {outcome:?}");
+    let mut docs = prepared.vex;
+    docs.extend(registry_vex);
+    let vex = if docs.is_empty() {
+        Default::default()
+    } else {
+        let set = customs_detect::vex::VexSet::new(docs);
+        let o = customs_detect::vex::apply_vex(&mut report, &set, prepared.show_suppressed);
+        tracing::debug!("vex: {o:?}");
+        o
+    };
     Ok(Scanned {
         report,
         scanners,
         policy: outcome,
+        vex,
         errors,
     })
 }

@@ -4,7 +4,9 @@
 //! The one definition of these builders for every crate's tests; never a
 //! dependency of shipped code. Failures panic: these are test fixtures.
 
+pub mod artifact;
 pub mod podman;
+pub mod postgres;
 pub mod registry;
 
 use sha2::{Digest, Sha256};

@@ -18,6 +18,7 @@
 //! and a cache check before each blob is requested.
 
 pub mod auth;
+pub mod referrers;
 
 use crate::digest::{Algorithm, Digest};
 use crate::error::ImageError;
@@ -520,6 +521,18 @@ impl Client {
         accept: &[&str],
         what: &str,
     ) -> Result<reqwest::blocking::Response, ImageError> {
+        self.get_or_missing(path, accept, what, false)?
+            .ok_or_else(|| self.err(format!("registry {} has no {what}", self.host)))
+    }
+
+    /// [`Client::get`], with `None` for a 404 when `missing_ok`.
+    fn get_or_missing(
+        &self,
+        path: &str,
+        accept: &[&str],
+        what: &str,
+        missing_ok: bool,
+    ) -> Result<Option<reqwest::blocking::Response>, ImageError> {
         let url = format!("{}{path}", self.base);
         let mut attempt = 0u32;
         let mut reauthed = false;
@@ -576,6 +589,7 @@ impl Client {
                                 error_body(resp)
                             )))
                         }
+                        404 if missing_ok => return Ok(None),
                         404 => {
                             return Err(self.err(format!(
                                 "registry {} has no {what}{}",
@@ -588,7 +602,7 @@ impl Client {
                             tracing::debug!("GET {url}: {}; retrying", resp.status());
                             w
                         }
-                        200..=399 => return Ok(resp),
+                        200..=399 => return Ok(Some(resp)),
                         _ => {
                             return Err(self.err(format!(
                                 "registry {} answered {} to GET {path}{}",
@@ -636,17 +650,36 @@ impl Client {
     /// Fetch a manifest or index by tag or digest; returns its bytes and
     /// digest, verified against the digest asked for or announced.
     pub fn manifest(&self, reference: &str) -> Result<(Vec<u8>, Digest), ImageError> {
+        self.manifest_or_missing(reference, false)?.ok_or_else(|| {
+            self.err(format!(
+                "registry {} has no manifest {}:{reference}",
+                self.host, self.repo
+            ))
+        })
+    }
+
+    /// [`Client::manifest`], with `None` when the registry has no such
+    /// manifest (404) and `missing_ok`.
+    pub fn manifest_or_missing(
+        &self,
+        reference: &str,
+        missing_ok: bool,
+    ) -> Result<Option<(Vec<u8>, Digest)>, ImageError> {
         let what = format!("manifest {}:{reference}", self.repo);
         let what = if reference.contains(':') {
             format!("manifest {}@{reference}", self.repo)
         } else {
             what
         };
-        let resp = self.get(
+        let Some(resp) = self.get_or_missing(
             &format!("/v2/{}/manifests/{reference}", self.repo),
             &MANIFEST_TYPES,
             &what,
-        )?;
+            missing_ok,
+        )?
+        else {
+            return Ok(None);
+        };
         let announced = resp
             .headers()
             .get("docker-content-digest")
@@ -670,7 +703,7 @@ impl Client {
                 });
             }
         }
-        Ok((body, got))
+        Ok(Some((body, got)))
     }
 
     /// Fetch a small blob (a config) and hold it to its digest.
