@@ -111,6 +111,15 @@ def measure(cmd, env=None, prepare=None):
         return float(wall), int(rss_kb) / 1024.0
 
 
+def wall_seconds(cmd, env=None):
+    """Wall time of one run, timed here (GNU time's %e has 10 ms steps)."""
+    import time
+    t = time.perf_counter()
+    subprocess.run([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=env, check=True)
+    return time.perf_counter() - t
+
+
 def series(cmd, runs, env=None, prepare=None):
     res = [measure(cmd, env, prepare) for _ in range(runs)]
     return statistics.median(w for w, _ in res), max(m for _, m in res)
@@ -394,10 +403,19 @@ def measure_tmp(cmd, env):
     return wall, rss, peak[0]
 
 
-def by_name(customs, trivy, tenv, image, name, runs, suites):
+def bench_db(customs) -> Path:
+    """The database of the ../shared feeds, built once, and again when this
+    customs no longer reads it (a new schema version)."""
     db = BENCH / "customs.db"
-    if not db.exists():
+    ok = db.exists() and subprocess.run([str(customs), "-q", "db", "--db", str(db), "info"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    if not ok:
         sh([customs, "-q", "db", "build", "--from", SHARED / "data" / "advisories", "--output", db])
+    return db
+
+
+def by_name(customs, trivy, tenv, image, name, runs, suites):
+    db = bench_db(customs)
     tcache = trivy_cache()
     tdb = ["--skip-db-update", "--offline-scan", "--quiet", "--scanners", "vuln", "--format", "json"]
     cold = BENCH / "customs-cache-byname"
@@ -501,23 +519,35 @@ def exploit(customs, image, runs):
         dbs[name] = out
         print(f"db build {name:<16} {wall*1000:7.0f} ms {rss:6.1f} MB  file {out.stat().st_size/1e6:6.1f} MB", flush=True)
     cache = base / "cache"
+    n = max(runs, 30)
+
     res = {}
+    cmds = {}
     for name in ("no exploit data", "kev+epss"):
-        cmd = [customs, "-q", "image", "--input", image, "--scanners", "vuln", "--db", dbs[name],
-               "--format", "json", "--cache-dir", cache]
-        measure(cmd)  # fill the layer cache
-        res[name] = series(cmd, max(runs, 15))
-        print(f"scan warm {name:<15} {res[name][0]*1000:7.1f} ms {res[name][1]:6.1f} MB", flush=True)
-    d = (res["kev+epss"][0] - res["no exploit data"][0]) * 1000
-    print(f"exploit data cost per scan: {d:+.1f} ms (median of {max(runs, 15)} warm runs each)")
+        cmds[name] = [customs, "-q", "image", "--input", image, "--scanners", "vuln", "--db", dbs[name],
+                      "--format", "json", "--cache-dir", cache]
+        measure(cmds[name])  # fill the layer cache
+        res[name] = []
+    for _ in range(n):  # interleaved, so drift hits both alike
+        for name in cmds:
+            res[name].append(wall_seconds(cmds[name]) * 1000)
+    for name in cmds:
+        rss = measure(cmds[name])[1]
+        print(f"scan warm {name:<15} {statistics.median(res[name]):7.1f} ms {rss:6.1f} MB", flush=True)
+    d = statistics.median(res["kev+epss"]) - statistics.median(res["no exploit data"])
+    print(f"exploit data cost per scan: {d:+.1f} ms (median of {n} interleaved warm runs each)")
+    out = subprocess.run([str(c) for c in cmds["kev+epss"]], capture_output=True, check=True).stdout
+    import json
+    rep = json.loads(out)
+    vs = [v for r in rep.get("Results", []) for v in r.get("Vulnerabilities", [])]
+    print(f"findings {len(vs)}, with EPSS {sum(1 for v in vs if 'EPSS' in v)}, "
+          f"known exploited {sum(1 for v in vs if 'KnownExploited' in v)}")
 
 
 def history(customs, runs):
     for name in ("app", "bookworm"):
         sh([str(ROOT / "scripts" / "test-images.sh"), name], stdout=subprocess.DEVNULL)
-    db = BENCH / "customs.db"
-    if not db.exists():
-        sh([customs, "-q", "db", "build", "--from", SHARED / "data" / "advisories", "--output", db])
+    db = bench_db(customs)
     out = BENCH / "history"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -532,8 +562,10 @@ def history(customs, runs):
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     sh([target / "release" / "examples" / "history_bench", out / "history.db", reports["app"], reports["bookworm"]])
     for a, b in (("app", "app"), ("app", "bookworm")):
-        wall, rss = series([customs, "-q", "diff", reports[a], reports[b], "--format", "json"], runs)
-        print(f"{'diff':<12} customs diff {a}.json {b}.json: {wall*1000:.0f} ms {rss:.1f} MB (process, median of {runs})",
+        cmd = [customs, "-q", "diff", reports[a], reports[b], "--format", "json"]
+        rss = series(cmd, 1)[1]
+        wall = statistics.median(wall_seconds(cmd) for _ in range(max(runs, 9)))
+        print(f"{'diff':<12} customs diff {a}.json {b}.json: {wall*1000:.1f} ms {rss:.1f} MB (process, median of {max(runs, 9)})",
               flush=True)
     shutil.rmtree(out, ignore_errors=True)
 
@@ -612,9 +644,7 @@ def main():
                         "--skip-check-update"], a.runs, env=tenv)
             row("config", c, t)
         elif suite == "vuln":
-            db = BENCH / "customs.db"
-            if not db.exists():
-                sh([customs, "-q", "db", "build", "--from", SHARED / "data" / "advisories", "--output", db])
+            db = bench_db(customs)
             c = series([customs, "-q", "image", "--input", image, "--scanners", "vuln", "--db", db,
                         "--format", "json", "--cache-dir", cold], a.runs, prepare=wipe)
             w = series([customs, "-q", "image", "--input", image, "--scanners", "vuln", "--db", db,
