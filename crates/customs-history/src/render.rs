@@ -5,6 +5,7 @@
 use crate::diff::{FindingDiff, PkgChange, PkgEntry, ReportDiff, VulnEntry};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use customs_report::escape_control;
+use customs_report::table::VULN_HEADER;
 
 /// Output formats of a diff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,16 +158,6 @@ fn vuln_rows(vs: &[VulnEntry]) -> Vec<Vec<String>> {
         })
         .collect()
 }
-
-const VULN_HEADER: [&str; 7] = [
-    "Library",
-    "Vulnerability",
-    "Severity",
-    "Status",
-    "Installed Version",
-    "Fixed Version",
-    "Title",
-];
 
 fn pkg_rows(added: &[PkgEntry], removed: &[PkgEntry], up: &[PkgChange]) -> Vec<Vec<String>> {
     let mut rows = Vec::new();

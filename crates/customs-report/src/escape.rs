@@ -64,16 +64,36 @@ pub fn escape_html(s: &str) -> String {
     let s = escape_control(s);
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+        match html_entity(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
         }
     }
     out
+}
+
+/// The character reference HTML text and attributes need for `c`, if any.
+fn html_entity(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    }
+}
+
+/// The first `max` bytes of `s`, at a character boundary, with `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 /// `s` as GitHub-flavoured Markdown inline text, in a table cell, a heading,
@@ -90,12 +110,11 @@ pub fn escape_markdown(s: &str) -> String {
     let s = escape_control(s);
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
+        if let Some(e) = html_entity(c) {
+            out.push_str(e);
+            continue;
+        }
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
             '@' => out.push_str("@&#8203;"),
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' => {
                 let _ = write!(out, "&#{};", u32::from(c));

@@ -14,7 +14,7 @@
 //! `<script>` stays text), links through [`link_url`] (http and https
 //! only), and the JSON summary in the page through [`json_in_script`].
 
-use crate::escape::{escape_html as h, json_in_script, link_url};
+use crate::escape::{clip, escape_html as h, json_in_script, link_url};
 use crate::model::{class, severity_int, DetectedVulnerability, LayerMetadata, Report, ScanResult};
 use crate::sbom::pkg_key;
 use customs_model::{Package, Severity};
@@ -152,17 +152,6 @@ fn link(text: &str, url: &str) -> String {
         ),
         None => h(text),
     }
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 fn short_digest(d: &str) -> String {

@@ -14,7 +14,7 @@
 //! [`link_url`] for a link target): the image may be hostile, and a package
 //! named `x|<img src=…>` must render as that text.
 
-use crate::escape::{escape_markdown as md, link_url};
+use crate::escape::{clip, escape_markdown as md, link_url};
 use crate::model::{class, severity_int, DetectedVulnerability, Report, ScanResult};
 use customs_model::Severity;
 use std::fmt::Write;
@@ -132,18 +132,6 @@ fn link(text: &str, url: &str) -> String {
         Some(u) => format!("[{}]({u})", md(text)),
         None => md(text),
     }
-}
-
-/// The first `max` bytes of `s`, at a character boundary, with `…` when cut.
-fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 fn counts_line(c: [usize; 5]) -> String {

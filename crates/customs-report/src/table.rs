@@ -144,6 +144,17 @@ fn totals(counts: [usize; 5]) -> String {
     )
 }
 
+/// The columns of a vulnerability table (Trivy's).
+pub const VULN_HEADER: [&str; 7] = [
+    "Library",
+    "Vulnerability",
+    "Severity",
+    "Status",
+    "Installed Version",
+    "Fixed Version",
+    "Title",
+];
+
 fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
     out.push_str(&underline(&esc(&r.target)));
     out.push_str(&totals(r.vuln_counts()));
@@ -159,15 +170,7 @@ fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
                 .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
         });
     }
-    let mut t = new_table(&[
-        "Library",
-        "Vulnerability",
-        "Severity",
-        "Status",
-        "Installed Version",
-        "Fixed Version",
-        "Title",
-    ]);
+    let mut t = new_table(&VULN_HEADER);
     for v in vulns {
         let mut title = esc(&v.title).into_owned();
         if title.chars().count() > 60 {
