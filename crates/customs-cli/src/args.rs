@@ -59,6 +59,8 @@ pub enum Command {
     History(crate::history_cmd::HistoryArgs),
     /// VEX documents: generate one from an ignore file or a report.
     Vex(crate::vex_cmd::VexArgs),
+    /// Base images: newer tags on the same track (check), and rewriting the pins (update).
+    Base(crate::base_cmd::BaseArgs),
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,7 @@
 //! The `customs` command.
 
 mod args;
+mod base_cmd;
 mod db;
 mod diff_cmd;
 mod history_cmd;
@@ -121,6 +122,7 @@ fn main() -> ExitCode {
         Some(Command::Diff(a)) => diff_cmd::run(&cli.global, a),
         Some(Command::History(a)) => history_cmd::run(&cli.global, a),
         Some(Command::Vex(a)) => vex_cmd::run(a),
+        Some(Command::Base(a)) => base_cmd::run(&cli.global, a),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

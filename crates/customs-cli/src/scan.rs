@@ -127,22 +127,24 @@ fn open_db(g: &GlobalArgs, a: &ScanArgs) -> Result<VulnDb> {
     customs_scan::open_db(&path, !a.db.skip_db_update && !a.db.offline)
 }
 
-/// Where `customs image` reads from, and how it reaches registries and engines.
-fn image_source(g: &GlobalArgs, a: &ImageArgs) -> Result<ImageSource> {
+/// The registry flags of `customs image` (and `customs base`).
+pub(crate) struct RegistryFlags {
+    pub platform: Option<String>,
+    pub insecure: bool,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub registry_token: Option<String>,
+    pub mirrors: Vec<String>,
+    pub timeout: std::time::Duration,
+    pub parallel: usize,
+    /// Draw layer progress bars (on a terminal).
+    pub progress: bool,
+}
+
+/// How registries are reached: the credential given (and where it came
+/// from, for messages), TLS, mirrors, bounds.
+pub(crate) fn remote_options(g: &GlobalArgs, a: &RegistryFlags) -> Result<RemoteOptions> {
     use customs_image::registry::auth::{CredKind, Credential};
-    let target = match (&a.input, &a.image) {
-        (Some(p), _) => Target::File(p.clone()),
-        (None, Some(name)) => {
-            let mut sources: Vec<ImageSrc> = Vec::new();
-            for &src in &a.image_src {
-                if !sources.contains(&src) {
-                    sources.push(src);
-                }
-            }
-            parse_target(name, &sources).map_err(|e| anyhow!(e))?
-        }
-        (None, None) => bail!("customs image needs an IMAGE or --input PATH"),
-    };
     // Where a credential came from, for messages (never the secret).
     let from_env = |k: &str, v: &str| std::env::var(k).is_ok_and(|e| e == v);
     let credential = match (&a.username, &a.password, &a.registry_token) {
@@ -166,20 +168,56 @@ fn image_source(g: &GlobalArgs, a: &ImageArgs) -> Result<ImageSource> {
         (None, Some(_), None) => bail!("--password needs --username (or CUSTOMS_USERNAME)"),
         (None, None, None) => None,
     };
-    let observer = crate::progress::LayerBars::for_terminal(g.quiet, g.no_progress)
-        .map(|b| b as std::sync::Arc<dyn customs_image::registry::TransferObserver>);
-    Ok(ImageSource {
-        target,
-        remote: RemoteOptions {
+    let observer = if a.progress {
+        crate::progress::LayerBars::for_terminal(g.quiet, g.no_progress)
+            .map(|b| b as std::sync::Arc<dyn customs_image::registry::TransferObserver>)
+    } else {
+        None
+    };
+    Ok(RemoteOptions {
+        platform: a.platform.clone(),
+        insecure: a.insecure,
+        credential,
+        mirrors: a.mirrors.clone(),
+        timeout: a.timeout,
+        parallel: a.parallel,
+        observer,
+        ..RemoteOptions::default()
+    })
+}
+
+/// Where `customs image` reads from, and how it reaches registries and engines.
+fn image_source(g: &GlobalArgs, a: &ImageArgs) -> Result<ImageSource> {
+    let target = match (&a.input, &a.image) {
+        (Some(p), _) => Target::File(p.clone()),
+        (None, Some(name)) => {
+            let mut sources: Vec<ImageSrc> = Vec::new();
+            for &src in &a.image_src {
+                if !sources.contains(&src) {
+                    sources.push(src);
+                }
+            }
+            parse_target(name, &sources).map_err(|e| anyhow!(e))?
+        }
+        (None, None) => bail!("customs image needs an IMAGE or --input PATH"),
+    };
+    let remote = remote_options(
+        g,
+        &RegistryFlags {
             platform: a.platform.clone(),
             insecure: a.insecure,
-            credential,
+            username: a.username.clone(),
+            password: a.password.clone(),
+            registry_token: a.registry_token.clone(),
             mirrors: a.registry_mirror.clone(),
             timeout: a.scan.timeout,
             parallel: a.scan.parallel,
-            observer,
-            ..RemoteOptions::default()
+            progress: true,
         },
+    )?;
+    Ok(ImageSource {
+        target,
+        remote,
         engines: EngineOptions {
             docker_host: a.docker_host.clone(),
             podman_host: a.podman_host.clone(),

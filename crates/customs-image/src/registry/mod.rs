@@ -10,6 +10,8 @@
 //!   blob to its descriptor's digest and size while it streams (with its
 //!   uncompressed content to the config's diff ID, as for every source).
 //!   Nothing is written to disk.
+//! - Tags: `tags` lists a repository's tags page by page (`Link` headers,
+//!   same host only, bounded) and resolves a tag to its manifest digest.
 //! - Retries: connection failures, 429 and 5xx are retried with exponential
 //!   backoff, honouring `Retry-After`, before any byte of a body is used.
 //!
@@ -19,6 +21,7 @@
 
 pub mod auth;
 pub mod referrers;
+pub mod tags;
 
 use crate::digest::{Algorithm, Digest};
 use crate::error::ImageError;
