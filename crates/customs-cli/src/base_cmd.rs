@@ -112,6 +112,11 @@ pub struct CheckArgs {
     /// Do not use or fill the layer cache (--scan).
     #[arg(long)]
     pub no_cache: bool,
+    /// For a built image without base annotations: candidate base images
+    /// (comma list of references); the one whose layers the image starts
+    /// with (the most layers when several do) is its base.
+    #[arg(long, value_delimiter = ',', value_name = "REFS")]
+    pub base_candidates: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -180,6 +185,9 @@ pub struct ScanSide {
     pub os: Option<String>,
     #[serde(rename = "EOSL")]
     pub eosl: bool,
+    /// Past end of life: the newest release of the same OS still supported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_to: Option<String>,
     pub vulnerabilities: BTreeMap<String, usize>,
 }
 
@@ -485,7 +493,7 @@ pub fn check(g: &GlobalArgs, a: &CheckArgs) -> Result<i32> {
                     return Err(anyhow!("customs base check needs a Dockerfile or an image"))
                 }
             };
-            let (rep, history) = check_image(&t, &opts, c, &mut regs)?;
+            let (rep, history) = check_image(&t, &opts, c, &a.base_candidates, &mut regs)?;
             (name, "image", vec![rep], Some(history))
         }
     };
@@ -521,6 +529,7 @@ fn check_image(
     t: &Target,
     opts: &RemoteOptions,
     c: &CommonArgs,
+    candidates: &[String],
     regs: &mut Registries<'_>,
 ) -> Result<(BaseReport, Vec<String>)> {
     let opened = customs_inventory::open_and_analyze(
@@ -573,11 +582,78 @@ fn check_image(
             check_ref(regs, &image, c.track, c.pre_release, &mut rep);
         }
         None => {
-            rep.status = "skipped".into();
-            rep.message = "base unknown (no org.opencontainers.image.base.name annotation)".into();
+            let diff_ids: Vec<String> = img.layers.iter().map(|l| l.diff_id.clone()).collect();
+            match base_by_layers(&diff_ids, candidates, opts) {
+                Some((image, n)) => {
+                    rep.image = image.clone();
+                    check_ref(regs, &image, c.track, c.pre_release, &mut rep);
+                    let found = format!(
+                        "base found by layers: the image starts with all {n} layer(s) of {image}"
+                    );
+                    rep.message = if rep.message.is_empty() {
+                        found
+                    } else {
+                        format!("{found}; {}", rep.message)
+                    };
+                }
+                None => {
+                    rep.status = "skipped".into();
+                    rep.message = if candidates.is_empty() {
+                        "base unknown (no org.opencontainers.image.base.name annotation; --base-candidates can name images to match by layers)".into()
+                    } else {
+                        "base unknown (no org.opencontainers.image.base.name annotation, and no candidate's layers start the image)".into()
+                    };
+                }
+            }
         }
     }
     Ok((rep, history))
+}
+
+/// The candidate whose diff IDs all start the image's (the longest when
+/// several do), pinned to the digest it was read at, and its layer count.
+/// Only the candidates' manifests and configs are fetched (digests
+/// verified); a candidate that cannot be read is skipped with a warning.
+fn base_by_layers(
+    image_diff_ids: &[String],
+    candidates: &[String],
+    opts: &RemoteOptions,
+) -> Option<(String, usize)> {
+    let mut best: Option<(String, usize)> = None;
+    for cand in candidates
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+    {
+        let opened = ImageRef::parse(cand)
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                customs_image::Image::open_remote(&r, opts)
+                    .map(|img| (r, img))
+                    .map_err(|e| customs_model::error_chain(&e))
+            });
+        let (r, img) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("--base-candidates {cand}: {e}");
+                continue;
+            }
+        };
+        let ids: Vec<String> = img.layers.iter().map(|l| l.diff_id.clone()).collect();
+        if customs_base::detect::is_built_on(image_diff_ids, &ids)
+            && best.as_ref().is_none_or(|(_, n)| ids.len() > *n)
+        {
+            let pinned = match img.repo_digests.first() {
+                Some(d) if r.digest.is_none() => {
+                    let digest = d.rsplit('@').next().unwrap_or(d);
+                    format!("{}@{digest}", r.typed)
+                }
+                _ => r.typed.clone(),
+            };
+            best = Some((pinned, ids.len()));
+        }
+    }
+    best
 }
 
 fn severity_counts<'a>(it: impl Iterator<Item = &'a Severity>) -> BTreeMap<String, usize> {
@@ -599,10 +675,16 @@ fn scan_side(r: &customs_report::Report, reference: &str) -> ScanSide {
         .iter()
         .flat_map(|x| x.vulnerabilities.iter())
         .map(|v| &v.severity);
+    let eosl = r.metadata.os.as_ref().is_some_and(|o| o.eosl);
+    let upgrade_to = r.metadata.os.as_ref().filter(|_| eosl).and_then(|o| {
+        customs_ospkg::newest_supported(&o.family, customs_ospkg::Date::today())
+            .map(|rel| format!("{} {rel}", o.family))
+    });
     ScanSide {
         reference: reference.to_string(),
         os,
-        eosl: r.metadata.os.as_ref().is_some_and(|o| o.eosl),
+        eosl,
+        upgrade_to,
         vulnerabilities: severity_counts(sev),
     }
 }
@@ -824,7 +906,10 @@ fn counts(m: &BTreeMap<String, usize>) -> String {
 fn os_line(s: &ScanSide) -> String {
     let os = s.os.clone().unwrap_or_else(|| "unknown OS".into());
     if s.eosl {
-        format!("{os} (past end of life)")
+        match &s.upgrade_to {
+            Some(u) => format!("{os} (past end of life; {u} is supported)"),
+            None => format!("{os} (past end of life)"),
+        }
     } else {
         os
     }

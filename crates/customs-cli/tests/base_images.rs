@@ -335,6 +335,14 @@ fn scan_shows_what_the_upgrade_fixes_and_a_rerun_transfers_no_layer() {
         "{out}"
     );
     assert_eq!(scan["Current"]["EOSL"], true, "{out}");
+    // Past end of life: the newest supported alpine is named (from the
+    // end-of-life table, today), and it is newer than 3.20.
+    let up = scan["Current"]["UpgradeTo"].as_str().unwrap_or("");
+    let minor: u32 = up
+        .strip_prefix("alpine 3.")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("UpgradeTo {up:?}: {out}"));
+    assert!(minor > 20, "{out}");
     assert!(
         scan["Candidate"]["OS"]
             .as_str()
@@ -493,11 +501,73 @@ fn a_built_image_names_its_base_or_shows_its_history() {
     assert_eq!(v["Kind"], "image");
     assert_eq!(
         v["Bases"][0]["Message"],
-        "base unknown (no org.opencontainers.image.base.name annotation)"
+        "base unknown (no org.opencontainers.image.base.name annotation; --base-candidates can name images to match by layers)"
     );
     assert!(
         v["History"][0].as_str().unwrap_or("").contains("ADD file:"),
         "{stdout}"
+    );
+
+    // Matching by layers: of the candidates, the one whose layers start the
+    // image is its base (3.20.3 shares none of 3.10's; a missing one is
+    // skipped), pinned to the digest it was read at, and then checked.
+    let host = f.reg.host();
+    let cands =
+        format!("{host}/library/alpine:3.20.3,{host}/library/alpine:3.10,{host}/library/nothing:1");
+    let out = customs(cache.path())
+        .args([
+            "-q",
+            "base",
+            "check",
+            "--insecure",
+            "-f",
+            "json",
+            "--base-candidates",
+            &cands,
+        ])
+        .arg(format!("docker://{image}"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out.stdout);
+    let b = &v["Bases"][0];
+    let img = b["Image"].as_str().unwrap_or("");
+    assert!(
+        img.starts_with(&format!("{host}/library/alpine:3.10@sha256:")),
+        "{stdout}"
+    );
+    assert!(
+        b["Message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("base found by layers: the image starts with all 1 layer(s) of"),
+        "{stdout}"
+    );
+    // No candidate shares the image's layers: still unknown, and said so.
+    let out = customs(cache.path())
+        .args([
+            "-q",
+            "base",
+            "check",
+            "--insecure",
+            "-f",
+            "json",
+            "--base-candidates",
+        ])
+        .arg(format!("{host}/library/alpine:3.20.3"))
+        .arg(format!("docker://{image}"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v = json_of(&out.stdout);
+    assert_eq!(
+        v["Bases"][0]["Message"],
+        "base unknown (no org.opencontainers.image.base.name annotation, and no candidate's layers start the image)"
     );
 }
 

@@ -102,6 +102,26 @@ fn table() -> &'static Table {
     TABLE.get_or_init(|| parse_table(EOL_TOML).unwrap_or_default())
 }
 
+/// The newest release of `family` still supported on `today` (the release
+/// key of the table: `3.22` for alpine, `12` for debian, `24.04` for
+/// ubuntu), for "upgrade to" advice; `None` when the table has none.
+///
+/// ```
+/// use customs_ospkg::{newest_supported, Date};
+/// let r = newest_supported("alpine", Date::new(2021, 6, 1).unwrap()).unwrap();
+/// assert!(r.as_str() >= "3.13", "{r}");
+/// assert_eq!(newest_supported("no-such-os", Date::new(2021, 6, 1).unwrap()), None);
+/// ```
+pub fn newest_supported(family: &str, today: Date) -> Option<String> {
+    let key = |r: &str| -> Vec<u64> { r.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    table()
+        .get(family)?
+        .iter()
+        .filter(|(_, end)| **end > today)
+        .map(|(r, _)| r.clone())
+        .max_by_key(|r| key(r))
+}
+
 /// Parse the EOL TOML; an error names the family and release with a bad date.
 fn parse_table(src: &str) -> Result<Table, String> {
     let raw: BTreeMap<String, BTreeMap<String, String>> =

@@ -47,7 +47,7 @@ pub use dpkg::{
     attach_dpkg_files, dpkg_list_owner, join_dpkg_version, parse_dpkg_copyright, parse_dpkg_list,
     parse_dpkg_status, parse_dpkg_status_d, read_dpkg_status, split_dpkg_version, DebVersion,
 };
-pub use eol::{eol, Date, Eol};
+pub use eol::{eol, newest_supported, Date, Eol};
 pub use os::{detect_os, os_type};
 pub use paths::{kind, wanted, FileKind};
 pub use purl::purl;
