@@ -107,26 +107,10 @@ pub enum DbCommand {
     Info,
 }
 
-#[derive(Args, Debug)]
-pub struct ImageArgs {
-    /// The image: a name (`redis:8.4.0-alpine3.22`, `ghcr.io/org/app@sha256:…`),
-    /// a transport (`docker-archive:app.tar`, `oci:DIR[:TAG]`, `docker://NAME`,
-    /// `docker-daemon:NAME`, `podman://NAME`), or a file or directory.
-    #[arg(
-        value_name = "IMAGE",
-        required_unless_present = "input",
-        conflicts_with = "input"
-    )]
-    pub image: Option<String>,
-    /// Image file: a `docker save` tar (plain, .gz, .zst), an OCI layout
-    /// directory or tar, optionally with `:TAG` or `@DIGEST`.
-    #[arg(long, short = 'i', value_name = "PATH")]
-    pub input: Option<String>,
-    /// Where to look for an image given by name, in order (comma list:
-    /// docker, podman, remote).
-    #[arg(long, value_delimiter = ',', default_value = "docker,podman,remote", value_parser = parse_image_src, value_name = "LIST")]
-    pub image_src: Vec<customs_image::ImageSrc>,
-    /// The platform to pick from a multi-platform image (default: this host's).
+/// How registries are reached: shared by `customs image` and `customs base`.
+#[derive(Args, Debug, Clone)]
+pub struct RegistryArgs {
+    /// The platform to pick from a multi-platform image or base (default: this host's).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     /// Allow plain HTTP and registries whose TLS certificate does not verify.
@@ -154,6 +138,29 @@ pub struct ImageArgs {
     /// A mirror tried before Docker Hub for docker.io images (repeatable).
     #[arg(long, value_name = "URL")]
     pub registry_mirror: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    /// The image: a name (`redis:8.4.0-alpine3.22`, `ghcr.io/org/app@sha256:…`),
+    /// a transport (`docker-archive:app.tar`, `oci:DIR[:TAG]`, `docker://NAME`,
+    /// `docker-daemon:NAME`, `podman://NAME`), or a file or directory.
+    #[arg(
+        value_name = "IMAGE",
+        required_unless_present = "input",
+        conflicts_with = "input"
+    )]
+    pub image: Option<String>,
+    /// Image file: a `docker save` tar (plain, .gz, .zst), an OCI layout
+    /// directory or tar, optionally with `:TAG` or `@DIGEST`.
+    #[arg(long, short = 'i', value_name = "PATH")]
+    pub input: Option<String>,
+    /// Where to look for an image given by name, in order (comma list:
+    /// docker, podman, remote).
+    #[arg(long, value_delimiter = ',', default_value = "docker,podman,remote", value_parser = parse_image_src, value_name = "LIST")]
+    pub image_src: Vec<customs_image::ImageSrc>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The Docker engine's socket (`unix:///var/run/docker.sock`; default DOCKER_HOST).
     #[arg(long, value_name = "HOST")]
     pub docker_host: Option<String>,

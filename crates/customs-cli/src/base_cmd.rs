@@ -66,34 +66,8 @@ pub struct CommonArgs {
     /// Write the output to FILE instead of stdout (written whole, atomically).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// The platform of a multi-platform base (default: this host's).
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
-    /// Allow plain HTTP and registries whose TLS certificate does not verify.
-    #[arg(long)]
-    pub insecure: bool,
-    /// Registry user name (with --password).
-    #[arg(long, env = "CUSTOMS_USERNAME", value_name = "USER")]
-    pub username: Option<String>,
-    /// Registry password or access token (with --username).
-    #[arg(
-        long,
-        env = "CUSTOMS_PASSWORD",
-        hide_env_values = true,
-        value_name = "PASSWORD"
-    )]
-    pub password: Option<String>,
-    /// A bearer token for the registry, sent as is.
-    #[arg(
-        long,
-        env = "CUSTOMS_REGISTRY_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub registry_token: Option<String>,
-    /// A mirror tried before Docker Hub for docker.io images (repeatable).
-    #[arg(long, value_name = "URL")]
-    pub registry_mirror: Vec<String>,
+    #[command(flatten)]
+    pub registry: crate::args::RegistryArgs,
     /// Bound on each network request (`90s`, `10m`).
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub timeout: std::time::Duration,
@@ -232,12 +206,7 @@ fn remote_options(g: &GlobalArgs, c: &CommonArgs) -> Result<RemoteOptions> {
     crate::scan::remote_options(
         g,
         &crate::scan::RegistryFlags {
-            platform: c.platform.clone(),
-            insecure: c.insecure,
-            username: c.username.clone(),
-            password: c.password.clone(),
-            registry_token: c.registry_token.clone(),
-            mirrors: c.registry_mirror.clone(),
+            registry: &c.registry,
             timeout: c.timeout,
             parallel: 0,
             progress: false,

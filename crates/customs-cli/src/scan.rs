@@ -128,13 +128,8 @@ fn open_db(g: &GlobalArgs, a: &ScanArgs) -> Result<VulnDb> {
 }
 
 /// The registry flags of `customs image` (and `customs base`).
-pub(crate) struct RegistryFlags {
-    pub platform: Option<String>,
-    pub insecure: bool,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub registry_token: Option<String>,
-    pub mirrors: Vec<String>,
+pub(crate) struct RegistryFlags<'a> {
+    pub registry: &'a crate::args::RegistryArgs,
     pub timeout: std::time::Duration,
     pub parallel: usize,
     /// Draw layer progress bars (on a terminal).
@@ -143,7 +138,8 @@ pub(crate) struct RegistryFlags {
 
 /// How registries are reached: the credential given (and where it came
 /// from, for messages), TLS, mirrors, bounds.
-pub(crate) fn remote_options(g: &GlobalArgs, a: &RegistryFlags) -> Result<RemoteOptions> {
+pub(crate) fn remote_options(g: &GlobalArgs, f: &RegistryFlags<'_>) -> Result<RemoteOptions> {
+    let a = f.registry;
     use customs_image::registry::auth::{CredKind, Credential};
     // Where a credential came from, for messages (never the secret).
     let from_env = |k: &str, v: &str| std::env::var(k).is_ok_and(|e| e == v);
@@ -168,7 +164,7 @@ pub(crate) fn remote_options(g: &GlobalArgs, a: &RegistryFlags) -> Result<Remote
         (None, Some(_), None) => bail!("--password needs --username (or CUSTOMS_USERNAME)"),
         (None, None, None) => None,
     };
-    let observer = if a.progress {
+    let observer = if f.progress {
         crate::progress::LayerBars::for_terminal(g.quiet, g.no_progress)
             .map(|b| b as std::sync::Arc<dyn customs_image::registry::TransferObserver>)
     } else {
@@ -178,9 +174,9 @@ pub(crate) fn remote_options(g: &GlobalArgs, a: &RegistryFlags) -> Result<Remote
         platform: a.platform.clone(),
         insecure: a.insecure,
         credential,
-        mirrors: a.mirrors.clone(),
-        timeout: a.timeout,
-        parallel: a.parallel,
+        mirrors: a.registry_mirror.clone(),
+        timeout: f.timeout,
+        parallel: f.parallel,
         observer,
         ..RemoteOptions::default()
     })
@@ -204,12 +200,7 @@ fn image_source(g: &GlobalArgs, a: &ImageArgs) -> Result<ImageSource> {
     let remote = remote_options(
         g,
         &RegistryFlags {
-            platform: a.platform.clone(),
-            insecure: a.insecure,
-            username: a.username.clone(),
-            password: a.password.clone(),
-            registry_token: a.registry_token.clone(),
-            mirrors: a.registry_mirror.clone(),
+            registry: &a.registry,
             timeout: a.scan.timeout,
             parallel: a.scan.parallel,
             progress: true,
