@@ -5,6 +5,7 @@
 //! dependency of shipped code. Failures panic: these are test fixtures.
 
 pub mod artifact;
+mod loopback;
 pub mod paging;
 pub mod podman;
 pub mod postgres;

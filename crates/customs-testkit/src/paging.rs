@@ -8,10 +8,10 @@
 //! a `Link` to the next page. Each request it serves is logged
 //! ([`PagingProxy::tag_requests`]).
 
+use crate::loopback::LoopbackServer;
 use crate::registry::Registry;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,67 +39,34 @@ struct State {
 /// A paginating proxy in front of a [`Registry`]; stopped when dropped.
 pub struct PagingProxy {
     state: Arc<State>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Stopped (and joined) when the proxy is dropped.
+    server: LoopbackServer,
 }
 
 impl PagingProxy {
     /// Front `reg` (plain HTTP) on a port of its own.
     pub fn start(reg: &Registry, style: LinkStyle) -> PagingProxy {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap_or_else(|e| panic!("paging proxy: bind: {e}"));
-        let port = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("paging proxy: {e}"))
-            .port();
-        let state = Arc::new(State {
-            upstream: reg.url(),
-            style,
-            port,
-            log: Mutex::new(Vec::new()),
-        });
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (state.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if sp.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let st = st.clone();
-                std::thread::spawn(move || {
-                    let _ = handle(conn, &st);
-                });
-            }
-        });
-        PagingProxy {
-            state,
-            stop,
-            thread: Some(thread),
-        }
+        let (server, state) = LoopbackServer::start(
+            "paging proxy",
+            |port| State {
+                upstream: reg.url(),
+                style,
+                port,
+                log: Mutex::new(Vec::new()),
+            },
+            handle,
+        );
+        PagingProxy { state, server }
     }
 
     /// `127.0.0.1:PORT`.
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.state.port)
+        format!("127.0.0.1:{}", self.server.port)
     }
 
     /// The request targets of the tag listings served (`/v2/…/tags/list?…`).
     pub fn tag_requests(&self) -> Vec<String> {
         self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for PagingProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::from((Ipv4Addr::LOCALHOST, self.state.port)),
-            Duration::from_secs(1),
-        );
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

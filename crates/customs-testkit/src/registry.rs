@@ -17,6 +17,7 @@
 //! assert!(reg.token_requests().iter().any(|r| r.user.as_deref() == Some("alice")));
 //! ```
 
+use crate::loopback::LoopbackServer;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -25,9 +26,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a service may take to start answering.
@@ -892,11 +892,10 @@ struct IssuerState {
 /// password-grant POST) on `/token`, ES256 JWTs signed by a key whose
 /// self-signed certificate is the registry's `rootcertbundle`.
 struct TokenIssuer {
-    port: u16,
     bundle: PathBuf,
     state: Arc<IssuerState>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    /// Stopped (and joined) when the issuer is dropped.
+    server: LoopbackServer,
 }
 
 impl TokenIssuer {
@@ -917,56 +916,27 @@ impl TokenIssuer {
             &rng,
         )
         .expect("ring: token key");
-        let state = Arc::new(IssuerState {
-            policy,
-            signer,
-            cert_der_b64: base64::engine::general_purpose::STANDARD.encode(cert.der()),
-            kid: libtrust_key_id(&key.subject_public_key_info()),
-            requests: Mutex::new(Vec::new()),
-            jti: AtomicU64::new(0),
-        });
-
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap_or_else(|e| panic!("token issuer: bind: {e}"));
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (state.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if sp.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let st = st.clone();
-                std::thread::spawn(move || {
-                    let _ = handle_token_conn(conn, &st);
-                });
-            }
-        });
+        let (server, state) = LoopbackServer::start(
+            "token issuer",
+            |_| IssuerState {
+                policy,
+                signer,
+                cert_der_b64: base64::engine::general_purpose::STANDARD.encode(cert.der()),
+                kid: libtrust_key_id(&key.subject_public_key_info()),
+                requests: Mutex::new(Vec::new()),
+                jti: AtomicU64::new(0),
+            },
+            handle_token_conn,
+        );
         TokenIssuer {
-            port,
             bundle,
             state,
-            stop,
-            thread: Some(thread),
+            server,
         }
     }
 
     fn realm(&self) -> String {
-        format!("http://127.0.0.1:{}/token", self.port)
-    }
-}
-
-impl Drop for TokenIssuer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.port),
-            Duration::from_secs(1),
-        );
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        format!("http://127.0.0.1:{}/token", self.server.port)
     }
 }
 
