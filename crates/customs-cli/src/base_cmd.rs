@@ -501,13 +501,25 @@ fn check_image(
     candidates: &[String],
     regs: &mut Registries<'_>,
 ) -> Result<(BaseReport, Vec<String>)> {
-    let opened = customs_inventory::open_and_analyze(
-        t,
-        opts,
-        &customs_scan::EngineOptions::default(),
-        &customs_inventory::Options::default(),
-    )?;
-    let img = opened.image;
+    // Only the manifest and config are needed: a file or a registry image
+    // is opened without reading its layers; an engine's image comes as one
+    // export stream, read as `customs image` reads it.
+    let (img, from_registry) = match t {
+        Target::File(p) => (customs_image::Image::open(p)?, false),
+        Target::Named(r, srcs) if srcs.first() == Some(&ImageSrc::Remote) => {
+            (customs_image::Image::open_remote(r, opts)?, true)
+        }
+        Target::Named(..) => {
+            let opened = customs_inventory::open_and_analyze(
+                t,
+                opts,
+                &customs_scan::EngineOptions::default(),
+                &customs_inventory::Options::default(),
+            )?;
+            let remote = opened.source == "remote";
+            (opened.image, remote)
+        }
+    };
     let labels: BTreeMap<String, String> = img
         .config
         .config
@@ -516,7 +528,7 @@ fn check_image(
         .unwrap_or_default();
     let mut annotations = BTreeMap::new();
     if let Target::Named(r, _) = t {
-        if opened.source == "remote" {
+        if from_registry {
             if let Ok(c) = Client::connect(r, opts) {
                 if let Ok((body, _)) = c.manifest(r.manifest_ref()) {
                     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
