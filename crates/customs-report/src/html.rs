@@ -435,20 +435,9 @@ fn vuln_rows(
         .iter()
         .flat_map(|r| r.vulnerabilities.iter().map(move |v| (r, v)))
         .collect();
-    all.sort_by(|(_, a), (_, b)| {
-        if keep_order {
-            return std::cmp::Ordering::Equal;
-        }
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| {
-                b.known_exploited
-                    .is_some()
-                    .cmp(&a.known_exploited.is_some())
-            })
-            .then_with(|| a.pkg_name.cmp(&b.pkg_name))
-            .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
-    });
+    if !keep_order {
+        all.sort_by(|(_, a), (_, b)| crate::model::display_order(a, b));
+    }
     for (r, v) in all {
         let kev = v.known_exploited.is_some();
         let anchor = anchors

@@ -196,20 +196,9 @@ fn vuln_row(v: &DetectedVulnerability) -> String {
 
 fn vuln_section(r: &ScanResult, fold: usize, keep_order: bool) -> Section {
     let mut vulns: Vec<&DetectedVulnerability> = r.vulnerabilities.iter().collect();
-    vulns.sort_by(|a, b| {
-        if keep_order {
-            return std::cmp::Ordering::Equal;
-        }
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| {
-                b.known_exploited
-                    .is_some()
-                    .cmp(&a.known_exploited.is_some())
-            })
-            .then_with(|| a.pkg_name.cmp(&b.pkg_name))
-            .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
-    });
+    if !keep_order {
+        vulns.sort_by(|a, b| crate::model::display_order(a, b));
+    }
     let n = vulns.len();
     let kev = vulns.iter().filter(|v| v.known_exploited.is_some()).count();
     let mut summary = format!(

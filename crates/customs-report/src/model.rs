@@ -241,6 +241,21 @@ pub struct VexAnnotation {
     pub source: String,
 }
 
+/// The order the human views list vulnerabilities in (unless the user
+/// chose one with `--sort-by`): most severe first, known-exploited first
+/// within a severity, then package and id.
+pub fn display_order(a: &DetectedVulnerability, b: &DetectedVulnerability) -> std::cmp::Ordering {
+    b.severity
+        .cmp(&a.severity)
+        .then_with(|| {
+            b.known_exploited
+                .is_some()
+                .cmp(&a.known_exploited.is_some())
+        })
+        .then_with(|| a.pkg_name.cmp(&b.pkg_name))
+        .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
+}
+
 /// Trivy's integer for a severity (VendorSeverity values).
 pub fn severity_int(s: Severity) -> u8 {
     match s {

@@ -163,12 +163,7 @@ fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
     }
     let mut vulns: Vec<_> = r.vulnerabilities.iter().collect();
     if !opts.keep_order {
-        vulns.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.pkg_name.cmp(&b.pkg_name))
-                .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
-        });
+        vulns.sort_by(|a, b| crate::model::display_order(a, b));
     }
     let mut t = new_table(&VULN_HEADER);
     for v in vulns {
