@@ -103,6 +103,11 @@ fn first_run_builds_the_database_from_the_feeds_then_stays_offline() {
             "/alpine/v3.10/community.yaml".to_string(),
             read(&shared("advisories/alpine-secdb/v3.10/community.yaml")),
         ),
+        // The mirror's index page, which `db update` reads to find releases.
+        (
+            "/alpine/".to_string(),
+            b"<html><body><pre><a href=\"../\">../</a>\n<a href=\"v3.10/\">v3.10/</a>\n</pre></body></html>\n".to_vec(),
+        ),
     ]));
     let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     // A mirror of the Alpine secdb only; every other feed disabled.
@@ -149,7 +154,8 @@ epss = ""
     // stdout holds the report only (the fetch summary went to stderr), with
     // the same 12 findings as with a database built by `db build`.
     assert_eq!(vulnerability_count(&out), 12);
-    assert_eq!(server.requests.load(Ordering::SeqCst), 2);
+    // The index page, then the two secdb files.
+    assert_eq!(server.requests.load(Ordering::SeqCst), 3);
     assert!(cache.path().join("db/customs.db").is_file());
     assert_eq!(files_in(&cache.path().join("db")), vec!["customs.db"]);
 
@@ -162,7 +168,7 @@ epss = ""
         .stdout
         .clone();
     assert_eq!(vulnerability_count(&out), 12);
-    assert_eq!(server.requests.load(Ordering::SeqCst), 2);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 3);
 }
 
 #[test]

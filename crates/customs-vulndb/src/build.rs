@@ -232,7 +232,13 @@ pub fn parse_feed_bytes(kind_name: &str, file: &str, bytes: &[u8]) -> Option<Fee
         "epss" => (Source::Epss, Kind::Epss),
         _ => return None,
     };
-    Some(parse_kind(source, kind, file, bytes))
+    Some(parse_kind(
+        source,
+        kind,
+        file,
+        bytes,
+        &feeds::debian::Releases::default(),
+    ))
 }
 
 /// The parser names [`parse_feed_bytes`] accepts.
@@ -249,11 +255,17 @@ pub const FEED_KINDS: [&str; 10] = [
     "epss",
 ];
 
-fn parse_kind(source: Source, kind: Kind, file: &str, bytes: &[u8]) -> FeedOutput {
+fn parse_kind(
+    source: Source,
+    kind: Kind,
+    file: &str,
+    bytes: &[u8],
+    debian: &feeds::debian::Releases,
+) -> FeedOutput {
     match kind {
         Kind::Alpine => feeds::alpine::parse(file, bytes),
-        Kind::DebianTracker => feeds::debian::parse_tracker(file, bytes),
-        Kind::DebianList => feeds::debian::parse_list(file, bytes),
+        Kind::DebianTracker => feeds::debian::parse_tracker(file, bytes, debian),
+        Kind::DebianList => feeds::debian::parse_list(file, bytes, debian),
         Kind::Osv => feeds::osv::parse(file, bytes, source),
         Kind::OsvZip => feeds::osv::parse_zip(file, bytes, source),
         Kind::Rustsec => feeds::rustsec::parse(file, bytes),
@@ -264,7 +276,11 @@ fn parse_kind(source: Source, kind: Kind, file: &str, bytes: &[u8]) -> FeedOutpu
     }
 }
 
-fn run_job(job: &Job, root: &Path) -> (FeedOutput, Option<SystemTime>) {
+fn run_job(
+    job: &Job,
+    root: &Path,
+    debian: &feeds::debian::Releases,
+) -> (FeedOutput, Option<SystemTime>) {
     let shown = job
         .path
         .strip_prefix(root)
@@ -274,7 +290,10 @@ fn run_job(job: &Job, root: &Path) -> (FeedOutput, Option<SystemTime>) {
     match std::fs::read(&job.path) {
         Ok(bytes) => {
             let mtime = std::fs::metadata(&job.path).and_then(|m| m.modified()).ok();
-            (parse_kind(job.source, job.kind, &shown, &bytes), mtime)
+            (
+                parse_kind(job.source, job.kind, &shown, &bytes, debian),
+                mtime,
+            )
         }
         Err(e) => {
             let mut out = FeedOutput {
@@ -286,6 +305,43 @@ fn run_job(job: &Job, root: &Path) -> (FeedOutput, Option<SystemTime>) {
         }
     }
 }
+
+/// Debian's list of releases (`debian-security-tracker/debian.csv`, from
+/// distro-info-data), when the feed directory has it. A list that does not
+/// read is an error with `strict`, else a warning: the built-in table of
+/// releases still applies.
+fn debian_releases(from: &Path, strict: bool) -> Result<feeds::debian::Releases, BuildError> {
+    let path = from.join("debian-security-tracker").join(DEBIAN_RELEASES);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(source) => {
+            return Err(BuildError::Io {
+                action: "read",
+                path,
+                source,
+            })
+        }
+    };
+    match feeds::debian::Releases::from_distro_info(&bytes) {
+        Ok(r) => Ok(r),
+        Err(reason) => {
+            let first = Skipped {
+                file: path.display().to_string(),
+                record: String::new(),
+                reason: format!("not a distro-info debian.csv: {reason}"),
+            };
+            if strict {
+                return Err(BuildError::Strict { count: 1, first });
+            }
+            tracing::warn!("{first}; only the releases this build knows are read");
+            Ok(Default::default())
+        }
+    }
+}
+
+/// The file name of Debian's release list in the feed directory.
+pub const DEBIAN_RELEASES: &str = "debian.csv";
 
 /// Build a database from the feeds under `opts.from` into `opts.output`.
 /// The file is written beside the target and renamed over it only when
@@ -299,11 +355,12 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
     if jobs.is_empty() {
         return Err(BuildError::NoFeeds(opts.from.clone()));
     }
+    let debian = debian_releases(&opts.from, opts.strict)?;
     progress.stage("parsing feeds", Some(jobs.len() as u64));
     let outputs: Vec<(Source, FeedOutput, Option<SystemTime>)> = jobs
         .par_iter()
         .map(|job| {
-            let (out, mtime) = run_job(job, &opts.from);
+            let (out, mtime) = run_job(job, &opts.from, &debian);
             progress.inc(1);
             (job.source, out, mtime)
         })

@@ -40,6 +40,6 @@ pub use record::{
 };
 pub use schema::{FORMAT_MARKER, SCHEMA_VERSION};
 pub use update::{
-    fetch_prebuilt, update, FeedFile, FeedUrls, HttpOptions, UpdateError, UpdateOptions,
-    UpdateReport,
+    alpine_releases_from_index, fetch_prebuilt, update, FeedFile, FeedUrls, HttpOptions,
+    UpdateError, UpdateOptions, UpdateReport, ALPINE_INDEX_AUTO,
 };

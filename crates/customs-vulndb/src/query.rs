@@ -491,6 +491,18 @@ impl VulnDb {
         Ok(all.into_iter().step_by(step).take(n).collect())
     }
 
+    /// Whether the database holds any advisory for `ecosystem`
+    /// (`alpine:3.20`, `debian:13`, `npm`). A scan of packages in an
+    /// ecosystem without any is "unknown", not "clean". One probe of the
+    /// primary key's prefix.
+    pub fn has_advisories(&self, ecosystem: &str) -> Result<bool, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM advisories WHERE ecosystem = ?1 LIMIT 1")
+            .map_err(|e| self.sql(e))?;
+        stmt.exists([ecosystem]).map_err(|e| self.sql(e))
+    }
+
     /// The ecosystems present, with their advisory counts.
     pub fn ecosystems(&self) -> Result<Vec<(String, u64)>, DbError> {
         let mut stmt = self

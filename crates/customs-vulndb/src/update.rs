@@ -24,6 +24,14 @@ pub struct FeedUrls {
     /// Alpine secdb, one file per release and repository; `{release}` and
     /// `{repo}` are substituted.
     pub alpine_template: String,
+    /// The secdb's index page (a directory listing of `vX.Y/` and `edge/`):
+    /// `update` reads the releases it lists and fetches them too, so a new
+    /// release is covered the day its secdb appears. `auto` (the default):
+    /// the template's URL up to `{release}`, read on a best-effort basis (a
+    /// mirror without an index page is warned about, not fatal); a URL: that
+    /// page, which must list releases; empty: only `alpine_releases`.
+    pub alpine_index: String,
+    /// Releases always fetched, discovered or not.
     pub alpine_releases: Vec<String>,
     pub alpine_repos: Vec<String>,
     /// Debian security tracker JSON.
@@ -31,6 +39,9 @@ pub struct FeedUrls {
     /// Debian DSA and DLA lists (raw files of the security-tracker repo).
     pub debian_dsa_list: String,
     pub debian_dla_list: String,
+    /// Debian's list of releases (distro-info-data's `debian.csv`): names
+    /// the release numbers of codenames this build does not know.
+    pub debian_releases: String,
     /// OSV per-ecosystem archives: `{ecosystem}` is substituted.
     pub osv_template: String,
     pub osv_ecosystems: Vec<String>,
@@ -53,6 +64,7 @@ impl Default for FeedUrls {
                 / 31_556_952) as u16;
         FeedUrls {
             alpine_template: "https://secdb.alpinelinux.org/{release}/{repo}.json".into(),
+            alpine_index: ALPINE_INDEX_AUTO.into(),
             alpine_releases: [
                 "v3.10", "v3.11", "v3.12", "v3.13", "v3.14", "v3.15", "v3.16", "v3.17", "v3.18",
                 "v3.19", "v3.20", "v3.21", "v3.22", "edge",
@@ -68,6 +80,7 @@ impl Default for FeedUrls {
             debian_dla_list:
                 "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DLA/list"
                     .into(),
+            debian_releases: "https://debian.pages.debian.net/distro-info-data/debian.csv".into(),
             osv_template: "https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/all.zip"
                 .into(),
             osv_ecosystems: [
@@ -97,6 +110,20 @@ pub struct FeedFile {
 }
 
 impl FeedUrls {
+    /// Debian's release list is fetched only along a Debian feed.
+    fn debian_releases_if_needed(&self) -> String {
+        let debian = [
+            &self.debian_tracker,
+            &self.debian_dsa_list,
+            &self.debian_dla_list,
+        ];
+        if debian.iter().all(|u| u.is_empty()) {
+            String::new()
+        } else {
+            self.debian_releases.clone()
+        }
+    }
+
     /// Every file to download, in the layout `build` reads.
     pub fn files(&self) -> Vec<FeedFile> {
         let mut out = Vec::new();
@@ -125,6 +152,10 @@ impl FeedUrls {
             (&self.debian_tracker, "tracker.json"),
             (&self.debian_dsa_list, "DSA-list"),
             (&self.debian_dla_list, "DLA-list"),
+            (
+                &self.debian_releases_if_needed(),
+                crate::build::DEBIAN_RELEASES,
+            ),
         ] {
             if !url.is_empty() {
                 out.push(FeedFile {
@@ -162,6 +193,121 @@ impl FeedUrls {
         }
         out
     }
+}
+
+/// The Alpine releases a secdb index page lists: the links `vX.Y/` and
+/// `edge/` of its directory listing, oldest first, `edge` last. Anything
+/// else on the page (parent links, files, other markup) is ignored.
+/// Hand-written: the page is a plain server listing, and an HTML parser
+/// would add a dependency for eight lines.
+pub fn alpine_releases_from_index(html: &str) -> Vec<String> {
+    let mut found: Vec<(u32, u32)> = Vec::new();
+    let mut edge = false;
+    for part in html.split("href=\"").skip(1) {
+        let Some(link) = part.split('"').next() else {
+            continue;
+        };
+        let name = link.trim_start_matches("./").trim_end_matches('/');
+        if name == "edge" {
+            edge = true;
+            continue;
+        }
+        let Some((major, minor)) = name.strip_prefix('v').and_then(|v| v.split_once('.')) else {
+            continue;
+        };
+        let num = |x: &str| {
+            (!x.is_empty() && x.len() <= 4 && x.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| x.parse::<u32>().ok())
+                .flatten()
+        };
+        if let (Some(a), Some(b)) = (num(major), num(minor)) {
+            found.push((a, b));
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    let mut out: Vec<String> = found
+        .into_iter()
+        .map(|(a, b)| format!("v{a}.{b}"))
+        .collect();
+    if edge {
+        out.push("edge".into());
+    }
+    out
+}
+
+/// `FeedUrls::alpine_index` derived from the template.
+pub const ALPINE_INDEX_AUTO: &str = "auto";
+
+/// Longest index page read: a listing of a few dozen releases is a few KB.
+const INDEX_LIMIT: u64 = 1 << 20;
+
+/// Read the secdb index and add the releases it lists to the configured
+/// ones; returns the releases it added. An index that cannot be read fails
+/// the update (the old database is kept), as any feed does; an index that
+/// lists no release is refused.
+fn discover_alpine(
+    client: &reqwest::blocking::Client,
+    http: &HttpOptions,
+    feeds: &mut FeedUrls,
+    staging: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, UpdateError> {
+    if feeds.alpine_index.is_empty() || feeds.alpine_template.is_empty() {
+        return Ok(Vec::new());
+    }
+    if feeds.alpine_index == ALPINE_INDEX_AUTO {
+        let Some((base, _)) = feeds.alpine_template.split_once("{release}") else {
+            return Ok(Vec::new());
+        };
+        let mut auto = feeds.clone();
+        auto.alpine_index = base.to_string();
+        return match discover_alpine(client, http, &mut auto, staging, progress) {
+            Ok(added) => {
+                feeds.alpine_releases = auto.alpine_releases;
+                Ok(added)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "cannot list the Alpine releases of {base} ({e}); fetching the configured ones only"
+                );
+                Ok(Vec::new())
+            }
+        };
+    }
+    let url = feeds.alpine_index.clone();
+    let dest = staging.join("alpine-index.html");
+    let html = match fetch(client, http, &url, None, &dest, progress)? {
+        Fetched::Saved { bytes, .. } if bytes <= INDEX_LIMIT => {
+            std::fs::read(&dest).map_err(io_err("read", &dest))?
+        }
+        Fetched::Saved { bytes, .. } => {
+            return Err(UpdateError::Download {
+                url,
+                attempts: 1,
+                reason: format!("index of {bytes} bytes is larger than {INDEX_LIMIT}"),
+            })
+        }
+        Fetched::NotModified => Vec::new(),
+    };
+    let _ = std::fs::remove_file(&dest);
+    let listed = alpine_releases_from_index(&String::from_utf8_lossy(&html));
+    if listed.is_empty() {
+        return Err(UpdateError::Download {
+            url,
+            attempts: 1,
+            reason: "the index lists no release (expected links such as v3.20/ and edge/)".into(),
+        });
+    }
+    tracing::debug!("{url} lists {} releases", listed.len());
+    let mut added = Vec::new();
+    for r in listed {
+        if !feeds.alpine_releases.contains(&r) {
+            feeds.alpine_releases.push(r.clone());
+            added.push(r);
+        }
+    }
+    Ok(added)
 }
 
 /// A path component from an ecosystem name (`Ubuntu:22.04` → `Ubuntu_22.04`).
@@ -460,8 +606,7 @@ fn fetch(
 /// database beside the old one and rename it over. A failed download or
 /// build leaves both the cached feeds and the database as they were.
 pub fn update(opts: &UpdateOptions, progress: &dyn Progress) -> Result<UpdateReport, UpdateError> {
-    let files = opts.feeds.files();
-    if files.is_empty() {
+    if opts.feeds.files().is_empty() {
         return Err(UpdateError::NothingToFetch);
     }
     let feeds_dir = opts.cache_dir.join("feeds");
@@ -471,6 +616,26 @@ pub fn update(opts: &UpdateOptions, progress: &dyn Progress) -> Result<UpdateRep
     std::fs::create_dir_all(&staging).map_err(io_err("create directory", &staging))?;
     let mut state = load_state(&feeds_dir);
     let client = client(&opts.http)?;
+    let mut feeds = opts.feeds.clone();
+    let discovered = match discover_alpine(&client, &opts.http, &mut feeds, &staging, progress) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    let files = feeds.files();
+    // A release found only in the index need not have every repository
+    // (old releases have no community.json): its 404s are skipped.
+    let optional: std::collections::HashSet<&str> = files
+        .iter()
+        .filter(|f| {
+            discovered
+                .iter()
+                .any(|r| f.path.starts_with(Path::new("alpine-secdb").join(r)))
+        })
+        .map(|f| f.url.as_str())
+        .collect();
     let mut report = UpdateReport {
         downloaded: Vec::new(),
         not_modified: Vec::new(),
@@ -489,7 +654,27 @@ pub fn update(opts: &UpdateOptions, progress: &dyn Progress) -> Result<UpdateRep
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
             }
-            match fetch(&client, &opts.http, &f.url, validators, &dest, progress)? {
+            let fetched = match fetch(&client, &opts.http, &f.url, validators, &dest, progress) {
+                Err(UpdateError::Status { status: 404, .. })
+                    if optional.contains(f.url.as_str()) =>
+                {
+                    tracing::debug!("{} is not published; skipped", f.url);
+                    continue;
+                }
+                // The release list only names codenames after the built-in
+                // table: without it (or with the cached copy), the known
+                // releases are still read.
+                Err(e) if f.url == feeds.debian_releases => {
+                    tracing::debug!("{e}");
+                    tracing::warn!(
+                        "Debian's release list {} was not fetched; codenames after the built-in table are not named",
+                        f.url
+                    );
+                    continue;
+                }
+                r => r?,
+            };
+            match fetched {
                 Fetched::NotModified => report.not_modified.push(f.url.clone()),
                 Fetched::Saved {
                     bytes,

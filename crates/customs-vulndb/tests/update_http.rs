@@ -231,11 +231,13 @@ fn options(base: &str, releases: Vec<String>, cache: &Path) -> UpdateOptions {
     let mut o = UpdateOptions::new(cache, cache.join("db/customs.db"));
     o.feeds = FeedUrls {
         alpine_template: format!("{base}/{{release}}/{{repo}}.yaml"),
+        alpine_index: String::new(),
         alpine_releases: releases,
         alpine_repos: vec!["main".into(), "community".into()],
         debian_tracker: format!("{base}/tracker/data/json"),
         debian_dsa_list: format!("{raw}/DSA/list"),
         debian_dla_list: format!("{raw}/DLA/list"),
+        debian_releases: String::new(),
         osv_template: format!("{base}/{{ecosystem}}/all.zip"),
         osv_ecosystems: vec!["Go".into()],
         nvd_template: format!("{base}/feeds/json/cve/2.0/nvdcve-2.0-{{year}}.json.gz"),
@@ -352,6 +354,95 @@ fn update_fetches_then_304_then_survives_an_interrupted_download() {
     let adv = db.advisories("debian:12", "newpkg").unwrap();
     assert_eq!(adv.len(), 1);
     assert_eq!(adv[0].source_id, "DSA-9999-1");
+}
+
+#[test]
+fn update_discovers_releases_from_the_secdb_index_and_debian_list() {
+    let (mut files, releases) = upstream_files();
+    // The secdb's index page, as its server lists it: every release of
+    // ../shared, one (v3.99) whose files are not published yet, and edge
+    // (not published here either).
+    let mut index = String::from("<html><head><title>Index of /</title></head><body><h1>Index of /</h1><hr><pre><a href=\"../\">../</a>\n");
+    for r in releases.iter().map(String::as_str).chain(["v3.99", "edge"]) {
+        index.push_str(&format!(
+            "<a href=\"{r}/\">{r}/</a>   21-Nov-2026 07:12    -\n"
+        ));
+    }
+    index.push_str("<a href=\"license.txt\">license.txt</a>\n</pre><hr></body></html>\n");
+    files.by_path.insert("/".into(), index.into_bytes());
+    // Debian's release list names a release this build does not know, and
+    // the DSA list has an advisory for it.
+    files.by_path.insert(
+        "/distro-info-data/debian.csv".into(),
+        b"version,codename,series,created,release,eol\n12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-06-10\n17,Zebra,zebra,2031-08-01\n,Sid,sid,1993-08-16\n".to_vec(),
+    );
+    let dsa = "/security-tracker-team/security-tracker/-/raw/master/data/DSA/list";
+    if let Some(body) = files.by_path.get_mut(dsa) {
+        body.extend_from_slice(
+            b"[01 Jan 2032] DSA-9998-1 zebrapkg - security update\n\t{CVE-2032-0001}\n\t[zebra] - zebrapkg 2.0-1\n",
+        );
+    }
+    let server = Server::start(files);
+    let cache = tempfile::tempdir().unwrap();
+    // Only the oldest release is configured: the others come from the index.
+    let mut opts = options(&server.addr, vec![releases[0].clone()], cache.path());
+    // `auto`: the template's URL up to {release}, here the server's root.
+    opts.feeds.alpine_index = customs_vulndb::ALPINE_INDEX_AUTO.into();
+    opts.feeds.debian_releases = format!("{}/distro-info-data/debian.csv", server.addr);
+    let r = update(&opts, &NoProgress).unwrap();
+    let b = r.build.as_ref().unwrap();
+    // Every release the index lists and the server publishes is built;
+    // the unpublished ones are skipped, not fatal.
+    assert_eq!(
+        b.source("alpine-secdb").unwrap().files as usize,
+        2 * releases.len()
+    );
+    let statuses = server.files.lock().unwrap().statuses.clone();
+    assert!(
+        statuses.contains(&("/v3.99/main.yaml".into(), 404)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&("/edge/community.yaml".into(), 404)));
+    let db = VulnDb::open(&opts.db_path).unwrap();
+    let newest = releases.last().unwrap().trim_start_matches('v');
+    assert!(db.has_advisories(&format!("alpine:{newest}")).unwrap());
+    assert!(!db.has_advisories("alpine:3.99").unwrap());
+    let adv = db.advisories("debian:17", "zebrapkg").unwrap();
+    assert_eq!(adv.len(), 1, "the release named by Debian's list is read");
+    assert_eq!(adv[0].source_id, "DSA-9998-1");
+
+    // An index that lists nothing: with `auto`, the configured releases
+    // are still fetched (a mirror need not serve an index); an index named
+    // explicitly is refused, and the database is kept.
+    server
+        .files
+        .lock()
+        .unwrap()
+        .by_path
+        .insert("/".into(), b"<html>maintenance</html>".to_vec());
+    update(&opts, &NoProgress).unwrap();
+    opts.feeds.alpine_index = format!("{}/", server.addr);
+    let e = update(&opts, &NoProgress).unwrap_err();
+    assert!(e.to_string().contains("lists no release"), "{e}");
+    assert!(e.to_string().contains("existing database was kept"), "{e}");
+    VulnDb::open(&opts.db_path).unwrap();
+    // Debian's list unreachable: a warning, the known releases still read.
+    opts.feeds.alpine_index = String::new();
+    opts.feeds.debian_releases = format!("{}/gone.csv", server.addr);
+    opts.force = true;
+    let r = update(&opts, &NoProgress).unwrap();
+    assert!(r.build.is_some());
+}
+
+#[test]
+fn alpine_index_parsing() {
+    use customs_vulndb::alpine_releases_from_index as parse;
+    let page = "<a href=\"../\">../</a><a href=\"v3.9/\">v3.9/</a><a href=\"edge/\">edge/</a>\
+        <a href=\"v3.23/\">v3.23/</a><a href=\"v3.10/\">v3.10/</a><a href=\"v3.10/\">dup</a>\
+        <a href=\"license.txt\">x</a><a href=\"v3.x/\">bad</a><a href=\"v99999.1/\">long</a>";
+    assert_eq!(parse(page), ["v3.9", "v3.10", "v3.23", "edge"]);
+    assert!(parse("").is_empty());
+    assert!(parse("<a href=\"").is_empty());
 }
 
 #[test]

@@ -36,6 +36,68 @@ pub fn release_number(codename: &str) -> Option<&'static str> {
     })
 }
 
+/// The Debian releases a build knows: the built-in table of
+/// [`release_number`], extended by Debian's own list of releases
+/// (distro-info-data's `debian.csv`, which `db update` fetches beside the
+/// tracker), so that a release named after this build was made is still
+/// read the day the tracker lists it.
+#[derive(Debug, Clone, Default)]
+pub struct Releases {
+    extra: HashMap<String, String>,
+}
+
+impl Releases {
+    /// Read distro-info-data's `debian.csv`
+    /// (`version,codename,series,created,release,eol[,eol-lts,eol-elts]`;
+    /// the series is the lower-case codename the tracker uses). Rows
+    /// without a version (`sid`, `experimental`) are left out.
+    pub fn from_distro_info(bytes: &[u8]) -> Result<Releases, String> {
+        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+        let header = rdr.headers().map_err(|e| e.to_string())?.clone();
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| h.trim() == name)
+                .ok_or_else(|| format!("no `{name}` column in the header"))
+        };
+        let (version, series) = (col("version")?, col("series")?);
+        let mut extra = HashMap::new();
+        for (i, row) in rdr.records().enumerate() {
+            let row = row.map_err(|e| format!("row {}: {e}", i + 2))?;
+            let v = row.get(version).unwrap_or("").trim();
+            let s = row.get(series).unwrap_or("").trim().to_ascii_lowercase();
+            let numeric = !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.');
+            if numeric && !s.is_empty() {
+                // Point releases of old Debian ("2.2") stay as they are;
+                // from Debian 7 on, the ecosystem is the major number.
+                let n = match v.split_once('.') {
+                    Some((major, _)) if major.parse::<u32>().is_ok_and(|m| m >= 7) => major,
+                    _ => v,
+                };
+                extra.insert(s, n.to_string());
+            }
+        }
+        if extra.is_empty() {
+            return Err("no release with a version number".into());
+        }
+        Ok(Releases { extra })
+    }
+
+    /// The release number of a codename: the built-in table first (it
+    /// keeps the numbering the database has always used), then Debian's list.
+    pub fn number(&self, codename: &str) -> Option<&str> {
+        if let Some(n) = release_number(codename) {
+            return Some(n);
+        }
+        if self.extra.is_empty() {
+            return None;
+        }
+        self.extra
+            .get(&codename.trim().to_ascii_lowercase())
+            .map(String::as_str)
+    }
+}
+
 /// Severity of a Debian urgency (`low**`, `medium`, `not yet assigned`).
 pub fn urgency_severity(urgency: &str) -> Option<Severity> {
     let u = urgency.trim().trim_end_matches('*').trim();
@@ -88,7 +150,7 @@ struct TrackerRelease {
 /// Parse the tracker JSON: `{srcpkg: {CVE: {description, releases:
 /// {codename: {status, fixed_version, urgency, nodsa, nodsa_reason}}}}}`.
 /// One record is one (package, CVE) pair.
-pub fn parse_tracker(file: &str, bytes: &[u8]) -> FeedOutput {
+pub fn parse_tracker(file: &str, bytes: &[u8], releases: &Releases) -> FeedOutput {
     let mut out = FeedOutput::default();
     // Records stay raw (borrowed) until read one by one: a bad record is
     // skipped alone, and the large file is not held twice in memory.
@@ -114,7 +176,7 @@ pub fn parse_tracker(file: &str, bytes: &[u8]) -> FeedOutput {
             };
             let mut vuln_sev: Option<Severity> = None;
             for (codename, rel) in rec.releases {
-                let Some(num) = release_number(&codename) else {
+                let Some(num) = releases.number(&codename) else {
                     continue; // sid and unknown codenames
                 };
                 let severity = rel.urgency.as_deref().and_then(urgency_severity);
@@ -212,7 +274,7 @@ struct ListEntry {
 /// it names none) gives one advisory per release line. When several
 /// advisories fix one CVE in one package of one release (a regression
 /// update), the first advisory's version is kept.
-pub fn parse_list(file: &str, bytes: &[u8]) -> FeedOutput {
+pub fn parse_list(file: &str, bytes: &[u8], releases: &Releases) -> FeedOutput {
     let mut out = FeedOutput::default();
     let text = String::from_utf8_lossy(bytes);
     let mut entries: Vec<ListEntry> = Vec::new();
@@ -283,7 +345,7 @@ pub fn parse_list(file: &str, bytes: &[u8]) -> FeedOutput {
         };
         let mut severity_max: Option<Severity> = None;
         for (codename, pkg, version, note) in &e.fixes {
-            let Some(num) = release_number(codename) else {
+            let Some(num) = releases.number(codename) else {
                 continue;
             };
             let severity = note.split([';', ',']).find_map(|p| match p.trim() {
@@ -446,7 +508,7 @@ mod tests {
 
     #[test]
     fn dsa_list() {
-        let out = parse_list("DSA-list", LIST.as_bytes());
+        let out = parse_list("DSA-list", LIST.as_bytes(), &Releases::default());
         assert_eq!(out.records, 5);
         assert_eq!(out.skipped.len(), 1);
         let find = |id: &str, eco: &str| {
@@ -480,9 +542,42 @@ mod tests {
     }
 
     #[test]
+    fn releases_from_distro_info() {
+        // distro-info-data's debian.csv, as Debian publishes it (abridged),
+        // with a release this build's table does not know.
+        let csv = "version,codename,series,created,release,eol,eol-lts,eol-elts\n\
+            2.2,Potato,potato,1999-08-15,2000-08-14,2003-06-30\n\
+            12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-06-10,2028-06-30,2033-06-30\n\
+            17,Zebra,zebra,2031-08-01\n\
+            ,Sid,sid,1993-08-16\n\
+            ,Experimental,experimental,1993-08-16\n";
+        let r = Releases::from_distro_info(csv.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.number("zebra"), Some("17"));
+        assert_eq!(r.number("Zebra"), Some("17"));
+        assert_eq!(r.number("bookworm"), Some("12"));
+        assert_eq!(r.number("sid"), None);
+        assert_eq!(Releases::default().number("zebra"), None);
+        // A tracker entry for the new release is read with the list, and
+        // dropped (as before) without it.
+        let json = r#"{"openssl": {"CVE-2031-0001": {"description": "x", "releases": {"zebra": {"status": "resolved", "fixed_version": "3.9.1-1", "urgency": "high"}}}}}"#;
+        let with = parse_tracker("t.json", json.as_bytes(), &r);
+        assert_eq!(with.advisories.len(), 1);
+        assert_eq!(with.advisories[0].ecosystem, "debian:17");
+        let without = parse_tracker("t.json", json.as_bytes(), &Releases::default());
+        assert!(without.advisories.is_empty());
+        // Not the list: a clear reason, no panic.
+        for bad in ["", "a,b\n1,2\n", "version,series\n,sid\n"] {
+            assert!(
+                Releases::from_distro_info(bad.as_bytes()).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn tracker_json() {
         let json = include_str!("../../tests/fixtures/debian-tracker.json");
-        let out = parse_tracker("debian.json", json.as_bytes());
+        let out = parse_tracker("debian.json", json.as_bytes(), &Releases::default());
         assert_eq!(out.records, 2);
         assert!(out.skipped.is_empty());
         let get = |p: &str, eco: &str| {
