@@ -1,18 +1,18 @@
 //! The Dockerfile model the checks run on.
 //!
-//! Parsing is done by the `parse-dockerfile` crate (line continuations,
-//! `# escape=`, heredocs, JSON and shell forms, multi-stage builds). We use its
-//! streaming `parse_iter`, which unlike `parse` does not reject duplicate stage
-//! names, because DS-0012 must report those. On top of it this module builds a
-//! flatter, Trivy-like view: each instruction has a lower-case command, its
-//! flags, its values (`Value` in Trivy's Dockerfile schema), its line range and
-//! its stage; `FROM` images get `ARG` substitution.
+//! The syntax is read by [`crate::syntax`] (our own parser, which follows
+//! BuildKit's: line continuations, `# escape=`, comments inside
+//! continuations, heredocs, JSON and shell forms, `ONBUILD`, flags). On top
+//! of it this module builds a flatter, Trivy-like view: each instruction has
+//! a lower-case command, its flags, its values (`Value` in Trivy's
+//! Dockerfile schema), its line range and its stage; `FROM` images get `ARG`
+//! substitution. Duplicate stage names are kept, because DS-0012 must report
+//! them.
 
 use std::collections::HashMap;
 
-use parse_dockerfile::{Command, HealthcheckArguments, Instruction, JsonOrStringArray, Source};
-
 use crate::error::ParseError;
+pub use crate::syntax::Heredoc;
 use crate::vars;
 
 /// One instruction of a Dockerfile.
@@ -39,6 +39,9 @@ pub struct Instr {
     pub stage: Option<usize>,
     /// For `ONBUILD`: the wrapped instruction's keyword is in `value[0]`.
     pub onbuild: bool,
+    /// The heredocs of a `RUN`, `COPY` or `ADD` (their bodies are also
+    /// appended to a shell-form `RUN`'s value).
+    pub heredocs: Vec<Heredoc>,
 }
 
 impl Instr {
@@ -95,28 +98,15 @@ pub struct Dockerfile {
 }
 
 impl Dockerfile {
-    /// Parse Dockerfile text. `path` is only used in error messages.
+    /// Parse Dockerfile text. `path` is only used in error messages. A file
+    /// is refused only where BuildKit refuses it (see [`crate::syntax`]),
+    /// plus BuildKit's stage rules: only `ARG` may come before the first
+    /// `FROM`, and there must be a `FROM`.
     pub fn parse(path: &str, text: &str) -> Result<Dockerfile, ParseError> {
-        let syntax = |e: parse_dockerfile::Error| ParseError::Syntax {
-            path: path.to_string(),
-            line: e.line(),
-            column: e.column(),
-            message: format!("{e:#}"),
-        };
-        let line_starts = line_starts(text);
         let mut instrs = Vec::new();
         let mut stages: Vec<Stage> = Vec::new();
         let mut global_args: HashMap<String, Option<String>> = HashMap::new();
-        for item in parse_dockerfile::parse_iter(text).map_err(syntax)? {
-            let inst = item.map_err(syntax)?;
-            let (start, end) = span_of(&inst);
-            let mut i = convert(&inst, text);
-            i.start_line = line_of(&line_starts, start);
-            i.end_line = line_of(&line_starts, end.saturating_sub(1).max(start));
-            if has_heredoc(&inst) {
-                // The span ends with the body; the terminator is the next line.
-                i.end_line += 1;
-            }
+        for mut i in crate::syntax::parse(path, text)? {
             if i.cmd == "from" {
                 let image_raw = i.value.first().cloned().unwrap_or_default();
                 let image = vars::expand(&image_raw, &|n| global_args.get(n).cloned().flatten());
@@ -130,8 +120,18 @@ impl Dockerfile {
                     body: Vec::new(),
                 });
             } else if stages.is_empty() {
-                // Only ARG can come before the first FROM (the parser
-                // enforces it).
+                if i.cmd != "arg" {
+                    return Err(ParseError::Syntax {
+                        path: path.to_string(),
+                        line: i.start_line,
+                        column: 1,
+                        // BuildKit: "no build stage in current context".
+                        message: format!(
+                            "expected FROM before {} (only ARG may come before the first FROM)",
+                            i.cmd.to_uppercase()
+                        ),
+                    });
+                }
                 for a in &i.value {
                     let (n, v) = split_arg(a);
                     // Defaults may refer to earlier args.
@@ -147,6 +147,15 @@ impl Dockerfile {
                 }
             }
             instrs.push(i);
+        }
+        if stages.is_empty() {
+            return Err(ParseError::Syntax {
+                path: path.to_string(),
+                line: 1,
+                column: 1,
+                // BuildKit: "dockerfile contains no stages to build".
+                message: "no FROM instruction: a Dockerfile needs at least one FROM".to_string(),
+            });
         }
         Ok(Dockerfile {
             lines: text.lines().map(str::to_string).collect(),
@@ -246,342 +255,6 @@ pub fn unquote(s: &str) -> &str {
     s
 }
 
-fn line_starts(text: &str) -> Vec<usize> {
-    let mut v = vec![0];
-    v.extend(
-        text.bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i + 1),
-    );
-    v
-}
-
-/// 1-based line of byte offset `pos`.
-fn line_of(starts: &[usize], pos: usize) -> usize {
-    match starts.binary_search(&pos) {
-        Ok(i) => i + 1,
-        Err(i) => i.max(1),
-    }
-}
-
-fn s(c: &str) -> String {
-    c.to_string()
-}
-
-/// Join a shell-form command the way the Docker builder does: escaped
-/// newlines are removed, and comment lines inside a continuation dropped.
-fn join_shell(raw: &str, escape: char) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut first = true;
-    for line in raw.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if !first && line.trim_start().starts_with('#') {
-            continue;
-        }
-        first = false;
-        let trimmed = line.trim_end();
-        match trimmed.strip_suffix(escape) {
-            Some(body) => out.push_str(body),
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    while out.ends_with('\n') {
-        out.pop();
-    }
-    out
-}
-
-fn command_value(c: &Command<'_>, escape: char) -> (Vec<String>, bool) {
-    match c {
-        Command::Exec(a) => (a.value.iter().map(|u| s(&u.value)).collect(), true),
-        Command::Shell(sh) => (vec![join_shell(sh.value, escape)], false),
-        _ => (vec![], false),
-    }
-}
-
-fn flags(f: &[parse_dockerfile::Flag<'_>]) -> Vec<String> {
-    f.iter()
-        .map(|f| match &f.value {
-            Some(v) => format!("--{}={}", f.name.value, v.value),
-            None => format!("--{}", f.name.value),
-        })
-        .collect()
-}
-
-fn sources(src: &[Source<'_>]) -> Vec<String> {
-    src.iter()
-        .map(|s| match s {
-            Source::Path(p) => p.value.to_string(),
-            Source::HereDoc(h) => h.value.to_string(),
-            _ => String::new(),
-        })
-        .collect()
-}
-
-/// Split `k=v k2="v 2"` (ENV / LABEL / ARG) into pairs; the legacy
-/// `ENV key value` form gives one pair.
-pub fn split_kv(raw: &str) -> Vec<(String, String)> {
-    let words = crate::shell::words(raw);
-    if words.first().is_some_and(|w| !w.contains('=')) {
-        // Legacy form: ENV NAME the rest of the line
-        let t = raw.trim();
-        let (k, v) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
-        return vec![(k.to_string(), unquote(v.trim()).to_string())];
-    }
-    words
-        .into_iter()
-        .map(|w| match w.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (w, String::new()),
-        })
-        .collect()
-}
-
-fn convert(inst: &Instruction<'_>, text: &str) -> Instr {
-    let escape = escape_char(text);
-    let mut out = Instr {
-        cmd: String::new(),
-        flags: Vec::new(),
-        value: Vec::new(),
-        json: false,
-        start_line: 0,
-        end_line: 0,
-        stage: None,
-        onbuild: false,
-    };
-    let (cmd, flags_, value, json): (&str, Vec<String>, Vec<String>, bool) = match inst {
-        Instruction::Add(a) => {
-            let mut v = sources(&a.src);
-            v.push(s(&a.dest.value));
-            ("add", flags(&a.options), v, false)
-        }
-        Instruction::Copy(a) => {
-            let mut v = sources(&a.src);
-            v.push(s(&a.dest.value));
-            ("copy", flags(&a.options), v, false)
-        }
-        Instruction::Arg(a) => (
-            "arg",
-            vec![],
-            crate::shell::words(&a.arguments.value),
-            false,
-        ),
-        Instruction::Cmd(c) => {
-            let (v, j) = command_value(&c.arguments, escape);
-            ("cmd", vec![], v, j)
-        }
-        Instruction::Entrypoint(c) => {
-            let (v, j) = command_value(&c.arguments, escape);
-            ("entrypoint", vec![], v, j)
-        }
-        Instruction::Run(r) => {
-            let (mut v, j) = command_value(&r.arguments, escape);
-            if !r.here_docs.is_empty() {
-                let mut body = v.join(" ");
-                for h in &r.here_docs {
-                    body.push('\n');
-                    body.push_str(&h.value);
-                }
-                v = vec![body];
-            }
-            ("run", flags(&r.options), v, j)
-        }
-        Instruction::Env(e) => (
-            "env",
-            vec![],
-            split_kv(&e.arguments.value)
-                .into_iter()
-                .flat_map(|(k, v)| [k, v])
-                .collect(),
-            false,
-        ),
-        Instruction::Label(e) => (
-            "label",
-            vec![],
-            split_kv(&e.arguments.value)
-                .into_iter()
-                .flat_map(|(k, v)| [k, v])
-                .collect(),
-            false,
-        ),
-        Instruction::Expose(e) => (
-            "expose",
-            vec![],
-            e.arguments.iter().map(|u| s(&u.value)).collect(),
-            false,
-        ),
-        Instruction::From(f) => {
-            let mut v = vec![s(&f.image.value)];
-            if let Some((_, name)) = &f.as_ {
-                v.push("AS".to_string());
-                v.push(s(&name.value));
-            }
-            ("from", flags(&f.options), v, false)
-        }
-        Instruction::Healthcheck(h) => {
-            let v = match &h.arguments {
-                HealthcheckArguments::Cmd { arguments, .. } => {
-                    let (mut v, _) = command_value(arguments, escape);
-                    v.insert(0, "CMD".to_string());
-                    v
-                }
-                _ => vec!["NONE".to_string()],
-            };
-            ("healthcheck", flags(&h.options), v, false)
-        }
-        Instruction::Maintainer(m) => ("maintainer", vec![], vec![s(&m.name.value)], false),
-        Instruction::Onbuild(o) => {
-            let inner = convert(&o.instruction, text);
-            let mut v = vec![inner.cmd.to_uppercase()];
-            v.extend(inner.value);
-            out.onbuild = true;
-            ("onbuild", inner.flags, v, false)
-        }
-        Instruction::Shell(sh) => (
-            "shell",
-            vec![],
-            sh.arguments.iter().map(|u| s(&u.value)).collect(),
-            true,
-        ),
-        Instruction::Stopsignal(x) => ("stopsignal", vec![], vec![s(&x.arguments.value)], false),
-        Instruction::User(x) => ("user", vec![], vec![s(&x.arguments.value)], false),
-        Instruction::Volume(x) => {
-            let v = match &x.arguments {
-                JsonOrStringArray::Json(a) => a.value.iter().map(|u| s(&u.value)).collect(),
-                JsonOrStringArray::String(a) => a.iter().map(|u| s(&u.value)).collect(),
-            };
-            ("volume", vec![], v, false)
-        }
-        Instruction::Workdir(x) => ("workdir", vec![], vec![s(&x.arguments.value)], false),
-        _ => ("unknown", vec![], vec![], false),
-    };
-    out.cmd = cmd.to_string();
-    out.flags = flags_;
-    out.value = value;
-    out.json = json;
-    out
-}
-
-/// The `# escape=` directive's character (default `\`).
-fn escape_char(text: &str) -> char {
-    for line in text.lines() {
-        let t = line.trim();
-        let Some(d) = t.strip_prefix('#') else { break };
-        let d = d.trim();
-        if let Some((k, v)) = d.split_once('=') {
-            if k.trim().eq_ignore_ascii_case("escape") {
-                if let Some(c) = v.trim().chars().next() {
-                    return c;
-                }
-            }
-        } else {
-            break;
-        }
-    }
-    '\\'
-}
-
-fn cmd_end(c: &Command<'_>) -> usize {
-    match c {
-        Command::Exec(a) => a.span.end,
-        Command::Shell(s) => s.span.end,
-        _ => 0,
-    }
-}
-
-fn has_heredoc(inst: &Instruction<'_>) -> bool {
-    match inst {
-        Instruction::Run(r) => !r.here_docs.is_empty(),
-        Instruction::Copy(c) => c.src.iter().any(|s| matches!(s, Source::HereDoc(_))),
-        Instruction::Add(c) => c.src.iter().any(|s| matches!(s, Source::HereDoc(_))),
-        _ => false,
-    }
-}
-
-/// Byte range of a whole instruction.
-fn span_of(inst: &Instruction<'_>) -> (usize, usize) {
-    let src_end = |src: &[Source<'_>]| {
-        src.iter()
-            .map(|s| match s {
-                Source::Path(p) => p.span.end,
-                Source::HereDoc(h) => h.span.end,
-                _ => 0,
-            })
-            .max()
-            .unwrap_or(0)
-    };
-    match inst {
-        Instruction::Add(a) => (a.add.span.start, a.dest.span.end.max(src_end(&a.src))),
-        Instruction::Copy(a) => (a.copy.span.start, a.dest.span.end.max(src_end(&a.src))),
-        Instruction::Arg(a) => (a.arg.span.start, a.arguments.span.end),
-        Instruction::Cmd(c) => (c.cmd.span.start, cmd_end(&c.arguments)),
-        Instruction::Entrypoint(c) => (c.entrypoint.span.start, cmd_end(&c.arguments)),
-        Instruction::Env(e) => (e.env.span.start, e.arguments.span.end),
-        Instruction::Expose(e) => (
-            e.expose.span.start,
-            e.arguments
-                .iter()
-                .map(|a| a.span.end)
-                .max()
-                .unwrap_or(e.expose.span.end),
-        ),
-        Instruction::From(f) => (
-            f.from.span.start,
-            f.as_
-                .as_ref()
-                .map(|(_, n)| n.span.end)
-                .unwrap_or(f.image.span.end),
-        ),
-        Instruction::Healthcheck(h) => (
-            h.healthcheck.span.start,
-            match &h.arguments {
-                HealthcheckArguments::Cmd { arguments, .. } => cmd_end(arguments),
-                HealthcheckArguments::None { none, .. } => none.span.end,
-                _ => h.healthcheck.span.end,
-            },
-        ),
-        Instruction::Label(e) => (e.label.span.start, e.arguments.span.end),
-        Instruction::Maintainer(m) => (m.maintainer.span.start, m.name.span.end),
-        Instruction::Onbuild(o) => (o.onbuild.span.start, span_of(&o.instruction).1),
-        Instruction::Run(r) => (
-            r.run.span.start,
-            r.here_docs
-                .iter()
-                .map(|h| h.span.end)
-                .max()
-                .unwrap_or(0)
-                .max(cmd_end(&r.arguments)),
-        ),
-        Instruction::Shell(sh) => (
-            sh.shell.span.start,
-            sh.arguments
-                .iter()
-                .map(|a| a.span.end)
-                .max()
-                .unwrap_or(sh.shell.span.end),
-        ),
-        Instruction::Stopsignal(x) => (x.stopsignal.span.start, x.arguments.span.end),
-        Instruction::User(x) => (x.user.span.start, x.arguments.span.end),
-        Instruction::Volume(x) => (
-            x.volume.span.start,
-            match &x.arguments {
-                JsonOrStringArray::Json(a) => a.span.end,
-                JsonOrStringArray::String(a) => a
-                    .iter()
-                    .map(|u| u.span.end)
-                    .max()
-                    .unwrap_or(x.volume.span.end),
-            },
-        ),
-        Instruction::Workdir(x) => (x.workdir.span.start, x.arguments.span.end),
-        _ => (0, 0),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,6 +326,22 @@ mod tests {
         assert_eq!(envs[1].value, vec!["LEGACY", "some value"]);
         let v = d.stage_vars(0);
         assert_eq!(v.get("B").map(String::as_str), Some("x y"));
+    }
+
+    #[test]
+    fn stage_rules() {
+        let msg = |t: &str| {
+            Dockerfile::parse("Dockerfile", t)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(msg("ARG A=1\n").contains("at least one FROM"));
+        assert!(msg("# nothing\nRUN true\n").contains("expected FROM before RUN"));
+        assert!(msg("").contains("at least one FROM"));
+        // Global ARGs before FROM are fine.
+        let d = parse("ARG A=1\nARG B=${A}.2\nFROM x:${B}\n");
+        assert_eq!(d.stages[0].image.as_deref(), Some("x:1.2"));
     }
 
     #[test]

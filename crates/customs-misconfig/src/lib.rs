@@ -31,6 +31,7 @@ mod error;
 pub mod registry;
 mod result;
 pub mod shell;
+mod syntax;
 mod vars;
 
 use std::path::{Path, PathBuf};

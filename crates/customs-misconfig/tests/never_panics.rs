@@ -84,3 +84,40 @@ proptest! {
         let _ = customs_misconfig::shell::commands(&s);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// What the parser accepts is well formed: instructions in file order,
+    /// line ranges inside the file, every stage starting with its FROM.
+    #[test]
+    fn parsed_dockerfiles_are_well_formed(text in dockerfile_text()) {
+        if let Ok(d) = customs_misconfig::dockerfile::Dockerfile::parse("Dockerfile", &text) {
+            let n = text.split('\n').count();
+            let mut last = 0;
+            for i in &d.instrs {
+                prop_assert!(i.start_line >= 1 && i.start_line <= i.end_line && i.end_line <= n, "{:?} in {} lines", i, n);
+                prop_assert!(i.start_line > last, "out of order: {:?}", i);
+                last = i.end_line;
+            }
+            prop_assert!(!d.stages.is_empty());
+            for s in &d.stages {
+                prop_assert_eq!(d.instrs.get(s.from).map(|i| i.cmd.as_str()), Some("from"));
+            }
+        }
+    }
+
+    /// A file the parser accepts still parses after the same text is
+    /// written with CRLF line endings, to the same instructions.
+    #[test]
+    fn crlf_is_the_same_file(text in dockerfile_text()) {
+        if let Ok(a) = customs_misconfig::dockerfile::Dockerfile::parse("Dockerfile", &text) {
+            let crlf = text.replace('\n', "\r\n");
+            let b = customs_misconfig::dockerfile::Dockerfile::parse("Dockerfile", &crlf);
+            prop_assert!(b.is_ok(), "{:?}", b.err());
+            let b = b.unwrap_or_else(|_| a.clone());
+            let cmds = |d: &customs_misconfig::dockerfile::Dockerfile| d.instrs.iter().map(|i| (i.cmd.clone(), i.start_line)).collect::<Vec<_>>();
+            prop_assert_eq!(cmds(&a), cmds(&b));
+        }
+    }
+}

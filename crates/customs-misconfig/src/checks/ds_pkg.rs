@@ -609,6 +609,25 @@ mod tests {
         .is_empty());
         assert!(hits(update_alone, "FROM a:1\nRUN apk update && apk upgrade\n").is_empty());
         assert_eq!(hits(update_alone, "FROM a:1\nRUN yum update -y\n"), vec![2]);
+        // The install inside a compound command of the same RUN.
+        for run in [
+            "apt-get update; for p in a b; do apt-get install -y --no-install-recommends \"$p\"; done",
+            "apt-get update && if [ -n \"$X\" ]; then apt-get install -y x; fi",
+            "set -eux; \\\n\tapt-get update; \\\n\tcase \"$a\" in \\\n\t\tamd64) apt-get install -y x ;; \\\n\tesac",
+            "su -c 'apt-get update && apt-get install -y x'",
+        ] {
+            assert!(
+                hits(update_alone, &format!("FROM a:1\nRUN {run}\n")).is_empty(),
+                "{run}"
+            );
+        }
+        assert_eq!(
+            hits(
+                update_alone,
+                "FROM a:1\nRUN if true; then apt-get update; fi\n"
+            ),
+            vec![2]
+        );
     }
 
     #[test]

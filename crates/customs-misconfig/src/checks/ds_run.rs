@@ -39,10 +39,18 @@ pub static DS0013: CheckInfo = CheckInfo {
     references: &["https://docs.docker.com/build/building/best-practices/#workdir"],
 };
 
+/// Trivy's meaning: a `cd` that starts the RUN or is chained with `&&`
+/// (`RUN cd /src && make`), where a WORKDIR would do. A `cd` inside a
+/// subshell, a loop or a branch, or in a script given to another shell, is
+/// local to that part and not what the check is about.
+fn is_workdir_cd(c: &SimpleCmd) -> bool {
+    c.first() == Some("cd") && !c.nested && !c.in_compound && matches!(c.follows, None | Some("&&"))
+}
+
 pub fn run_cd(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>> {
     Some(
         runs(df)
-            .filter(|(_, cmds)| cmds.iter().any(|c| c.first() == Some("cd")))
+            .filter(|(_, cmds)| cmds.iter().any(is_workdir_cd))
             .map(|(r, _)| {
                 Hit::at(
                     r,
@@ -143,11 +151,13 @@ pub fn pipefail(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>> {
                         || (PIPEFAIL_SHELLS.contains(&first.as_str()) && sets_pipefail(&i.value));
                 }
                 "run" if !shell_ok => {
+                    // A script handed to another shell (`sh -c "a | b"`)
+                    // has that shell's options, not this one's.
                     let cmds = run_commands(i);
-                    let piped = cmds.iter().any(|c| c.piped);
+                    let piped = cmds.iter().any(|c| c.piped && !c.nested);
                     let set = cmds
                         .iter()
-                        .any(|c| c.first() == Some("set") && sets_pipefail(&c.words));
+                        .any(|c| !c.nested && c.first() == Some("set") && sets_pipefail(&c.words));
                     if piped && !set {
                         hits.push(Hit::at(
                             i,
@@ -313,6 +323,23 @@ mod tests {
     fn ds0013() {
         assert_eq!(hits(run_cd, "FROM a:1\nRUN cd /src && make\n"), vec![2]);
         assert!(hits(run_cd, "FROM a:1\nRUN make -C /src\n").is_empty());
+        assert_eq!(
+            hits(run_cd, "FROM a:1\nRUN apt-get update && cd /x && make\n"),
+            vec![2]
+        );
+        // Local to a subshell, a branch, or after `;` in a longer script
+        // (the official images' build-and-clean-up RUNs).
+        for run in [
+            "set -eux; ( cd /x && make ); rm -rf /x",
+            "set -eux; if [ -d /x ]; then cd /x; fi",
+            "set -eux; cd /usr/src/python; make; cd /",
+            "su app -c 'cd /x && make'",
+        ] {
+            assert!(
+                hits(run_cd, &format!("FROM a:1\nRUN {run}\n")).is_empty(),
+                "{run}"
+            );
+        }
     }
 
     #[test]
@@ -326,6 +353,14 @@ mod tests {
             "FROM a:1\nRUN apt-get install -y curl wget && curl -O x\n"
         )
         .is_empty());
+        // Inside `su -c "…"` and `sh -c '…'`.
+        assert_eq!(
+            hits(
+                wget_and_curl,
+                "FROM a:1\nRUN su app -c \"curl -fsSLO x\"\nRUN sh -c 'wget -q y'\n"
+            ),
+            vec![3]
+        );
     }
 
     #[test]
@@ -359,6 +394,20 @@ mod tests {
         )
         .is_empty());
         assert!(hits(pipefail, "FROM a:1\nRUN a || b\n").is_empty());
+        // `case` patterns, quotes and comments have no pipes.
+        assert!(hits(
+            pipefail,
+            "FROM a:1\nRUN set -eux; \\\n\tcase \"$(uname -m)\" in \\\n\t\tx86_64|aarch64) a=1 ;; \\\n\t\t*) exit 1 ;; \\\n\tesac; \\\n\tgrep -E 'a|b' f # x | y\n"
+        )
+        .is_empty());
+        // A pipe in a command substitution is a pipe of this shell.
+        assert_eq!(
+            hits(
+                pipefail,
+                "FROM a:1\nRUN v=\"$(dpkg --print-architecture | cut -d- -f1)\"\n"
+            ),
+            vec![2]
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@ use crate::registry::{CheckInfo, Scanner};
 
 const SECRETS_REF: &str = "https://docs.docker.com/build/building/secrets/";
 
-/// Trivy's DS-0031 list of well-known credential variables.
+/// Trivy's DS-0031 list of well-known credential variables (trivy-checks
+/// `leaked_secrets.rego`, as bundled with Trivy 0.76).
 const KNOWN_SECRET_ENVS: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -17,20 +18,87 @@ const KNOWN_SECRET_ENVS: &[&str] = &[
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
     "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
     "OPENAI_API_KEY",
     "HF_TOKEN",
+    "DIGITALOCEAN_ACCESS_TOKEN",
+    "DOCKERHUB_PASSWORD",
+    "FIREBASE_TOKEN",
+    "CI_DEPLOY_PASSWORD",
+    "GOOGLE_API_KEY",
+    "LANGSMITH_API_KEY",
+    "LANGCHAIN_API_KEY",
+    "HEROKU_API_KEY",
 ];
 const SECRET_FILE_ENVS: &[&str] = &[
     "AWS_CONFIG_FILE",
     "HF_TOKEN_PATH",
     "GOOGLE_APPLICATION_CREDENTIALS",
 ];
-const CRED_COMMANDS: &[&str] = &[
-    "aws configure set aws_access_key_id",
-    "aws configure set aws_secret_access_key",
-    "gcloud auth activate-service-account",
-    "az login",
+/// Trivy's name tokens (`(?i)(?:_|^)(?:apikey|auth|…)(?:_|$)`, adopted
+/// from BuildKit's `SecretsUsedInArgOrEnv` lint).
+const SECRET_TOKENS: &[&str] = &[
+    "apikey",
+    "auth",
+    "credential",
+    "credentials",
+    "key",
+    "password",
+    "pword",
+    "passwd",
+    "secret",
+    "token",
+    "usr",
+    "psw",
 ];
+
+/// Trivy's DS-0031 name rule: a well-known credential variable, or a name
+/// with a secret token between underscores (`API_TOKEN`, `DB_PASSWORD`,
+/// `SECRET`) and no `public` token. One deliberate difference: `GPG_KEY`
+/// (and `*_GPG_KEY`), which official images use for the fingerprint of the
+/// release signing key, a public value by definition; Trivy reports it.
+pub fn is_ds0031_secret_name(name: &str) -> bool {
+    if is_known_secret_env(name) {
+        return true;
+    }
+    if SECRET_FILE_ENVS.contains(&name) {
+        return false;
+    }
+    let up = name.to_ascii_uppercase();
+    if up == "GPG_KEY" || up.ends_with("_GPG_KEY") {
+        return false;
+    }
+    let tokens: Vec<String> = name.split('_').map(str::to_ascii_lowercase).collect();
+    tokens.iter().any(|t| SECRET_TOKENS.contains(&t.as_str()))
+        && !tokens.iter().any(|t| t == "public")
+}
+
+/// Trivy's credential set-up commands (plain substrings, and the two that
+/// are patterns there: `az login … -p ` and `doctl auth init … -t `).
+fn sets_up_credentials(text: &str) -> bool {
+    const PLAIN: &[&str] = &[
+        "aws configure set aws_access_key_id",
+        "aws configure set aws_secret_access_key",
+        "gcloud auth activate-service-account",
+    ];
+    let flag_after = |cmd: &str, flags: &[&str]| {
+        text.match_indices(cmd).any(|(i, _)| {
+            let rest = text.get(i + cmd.len()..).unwrap_or_default();
+            flags.iter().any(|f| {
+                rest.match_indices(f).any(|(j, _)| {
+                    rest.get(j + f.len()..)
+                        .and_then(|r| r.chars().next())
+                        .is_some_and(char::is_whitespace)
+                })
+            })
+        })
+    };
+    PLAIN.iter().any(|c| text.contains(c))
+        || flag_after("az login", &["-p", "--password", "--federated-token"])
+        || flag_after("doctl auth init", &["-t", "--access-token"])
+}
 
 /// `(name, value)` pairs of an ARG or ENV instruction.
 fn definitions(i: &Instr) -> Vec<(String, Option<String>)> {
@@ -97,7 +165,7 @@ pub fn leaked_secrets(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>
     for i in &instrs {
         let kw = i.cmd.to_uppercase();
         for (name, value) in definitions(i) {
-            if is_known_secret_env(&name) {
+            if is_ds0031_secret_name(&name) {
                 hits.push(
                     Hit::at(
                         i,
@@ -131,11 +199,11 @@ pub fn leaked_secrets(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>
                 }
             }
         }
-        if i.cmd == "run" && !i.mounts().any(|m| m.starts_with("type=secret")) {
-            let text = i.command_text();
-            if CRED_COMMANDS.iter().any(|c| text.contains(c)) {
-                hits.push(Hit::at(i, "Possible exposure of secret in RUN"));
-            }
+        if i.cmd == "run"
+            && !i.mounts().any(|m| m.starts_with("type=secret"))
+            && sets_up_credentials(&i.command_text())
+        {
+            hits.push(Hit::at(i, "Possible exposure of secret in RUN"));
         }
     }
     Some(hits)
@@ -225,12 +293,19 @@ pub static CSDS010: CheckInfo = CheckInfo {
     scanner: Scanner::Dockerfile,
     severity: Severity::High,
     title: "Secret in ARG or ENV",
-    description: "Build arguments are recorded in the image history and ENV values are stored in the image config: anyone who can pull the image can read them. Names such as *_PASSWORD, *_TOKEN, *_SECRET or *_KEY, and values that look like tokens, are treated as secrets.",
+    description: "Build arguments are recorded in the image history and ENV values are stored in the image config: anyone who can pull the image can read them. Values that look like tokens (any ARG, ENV or LABEL), and names such as *_PASSWORD, *_TOKEN, *_SECRET or *_KEY that DS-0031 does not already report (builder stages, names outside Trivy's list such as *_PASSPHRASE), are treated as secrets.",
     resolution: "Pass build-time secrets with 'RUN --mount=type=secret,id=…' and runtime secrets through the orchestrator (secret volumes or environment injected at run time), never ARG or ENV",
     references: &[SECRETS_REF],
 };
 
 pub fn secret_args(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>> {
+    let final_stage = df.final_stage();
+    // A name DS-0031 reports (Trivy's ID, so a `.trivyignore` entry covers
+    // it) is not reported again here; values that look like credentials
+    // are, whatever the name.
+    let by_ds0031 = |i: &Instr, name: &str| {
+        i.stage.is_some() && i.stage == final_stage && is_ds0031_secret_name(name)
+    };
     let mut hits = Vec::new();
     for i in df
         .instrs
@@ -259,6 +334,8 @@ pub fn secret_args(df: &Dockerfile, _: &DockerfileContext) -> Option<Vec<Hit>> {
                     )
                     .masking(&val),
                 );
+            } else if by_ds0031(i, &name) {
+                continue;
             } else if i.cmd == "arg" && is_secret_name(&name) {
                 hits.push(Hit::at(i, format!("Build argument '{name}' looks like a secret; build args are recorded in the image history")));
             } else if i.cmd == "env" && is_secret_name(&name) && !val.is_empty() {
@@ -320,6 +397,49 @@ mod tests {
     }
 
     #[test]
+    fn ds0031_name_tokens() {
+        // Trivy's name rule: these are DS-0031 (so a `.trivyignore` entry
+        // for DS-0031 covers them) and not reported again as CS-DS-010.
+        let t = "FROM a:1\nARG API_TOKEN\nENV DB_PASSWORD=hunter2\nARG NPM_TOKEN=abc\nENV MY_SECRET_KEY=x\n";
+        assert_eq!(hits(leaked_secrets, t), vec![2, 3, 4, 5]);
+        assert!(hits(secret_args, t).is_empty());
+        for n in [
+            "API_TOKEN",
+            "db_password",
+            "SECRET",
+            "AUTH",
+            "GH_TOKEN",
+            "X_PSW",
+            "APIKEY",
+        ] {
+            assert!(is_ds0031_secret_name(n), "{n}");
+        }
+        for n in [
+            "GPG_KEY",
+            "PYTHON_GPG_KEY",
+            "SSH_PUBLIC_KEY",
+            "MONKEY",
+            "TOKENIZER",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "PATH",
+        ] {
+            assert!(!is_ds0031_secret_name(n), "{n}");
+        }
+        // Builder stages are not DS-0031 (not in the final image); CS-DS-010
+        // still sees them.
+        let t = "FROM a:1 AS b\nARG NPM_TOKEN\nFROM c:1\n";
+        assert!(hits(leaked_secrets, t).is_empty());
+        assert_eq!(hits(secret_args, t), vec![2]);
+        assert_eq!(
+            hits(
+                leaked_secrets,
+                "FROM a:1\nRUN az login -u x -p y\nRUN az login --identity\n"
+            ),
+            vec![2]
+        );
+    }
+
+    #[test]
     fn names_and_values() {
         for n in [
             "DB_PASSWORD",
@@ -352,9 +472,16 @@ mod tests {
 
     #[test]
     fn csds010() {
-        assert_eq!(hits(secret_args, "FROM a:1\nARG NPM_TOKEN\n"), vec![2]);
+        // Names DS-0031 does not cover: a passphrase, a builder stage.
         assert_eq!(
-            hits(secret_args, "FROM a:1\nENV DB_PASSWORD=hunter2\n"),
+            hits(secret_args, "FROM a:1\nARG SIGNING_PASSPHRASE\n"),
+            vec![2]
+        );
+        assert_eq!(
+            hits(
+                secret_args,
+                "FROM a:1 AS b\nENV DB_PASSWORD=hunter2\nFROM c:1\n"
+            ),
             vec![2]
         );
         assert_eq!(

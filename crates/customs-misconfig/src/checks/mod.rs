@@ -135,22 +135,47 @@ pub(crate) fn runs(df: &Dockerfile) -> impl Iterator<Item = (&Instr, Vec<SimpleC
 }
 
 /// The simple commands of a `RUN` (exec form: the array is one command).
+/// A heredoc is read as a script when BuildKit runs it as one (`RUN <<EOF`,
+/// or a shell reading it: `RUN bash <<EOF`); given to another program
+/// (`RUN python3 <<EOF`, `cat > f <<EOF`) it is data.
 pub(crate) fn run_commands(r: &Instr) -> Vec<SimpleCmd> {
     if r.json {
         let words = r.value.clone();
         // `["/bin/sh", "-c", "script"]` runs a shell script.
         if let [sh, c, script] = words.as_slice() {
-            if shell::basename(sh).ends_with("sh") && c == "-c" {
+            if shell::SHELLS.contains(&shell::basename(sh)) && c == "-c" {
                 return shell::commands(script);
             }
         }
-        vec![SimpleCmd {
+        return vec![SimpleCmd {
             words,
             piped: false,
-        }]
-    } else {
-        shell::commands(&r.command_text())
+            nested: false,
+            in_compound: false,
+            follows: None,
+        }];
     }
+    if r.heredocs.is_empty() {
+        return shell::commands(&r.command_text());
+    }
+    let text = r.command_text();
+    let line = text.split('\n').next().unwrap_or_default();
+    let mut cmds = shell::commands(line);
+    let runs_script = match cmds.as_slice() {
+        [] => true,
+        [c] => c.program().is_some_and(|(p, args)| {
+            shell::SHELLS.contains(&p.as_str())
+                && c.script().is_none()
+                && args.iter().all(|a| a.starts_with('-'))
+        }),
+        _ => false,
+    };
+    if runs_script {
+        for h in &r.heredocs {
+            cmds.extend(shell::commands(&h.body));
+        }
+    }
+    cmds
 }
 
 /// Arguments of `cmd` that are not flags.
@@ -249,6 +274,22 @@ mod tests {
         assert!(has_flag(&a, None, &["--no-install-recommends"]));
         assert!(!has_flag(&a, Some('z'), &["--yes"]));
         assert_eq!(subcommand(&a).map(|s| s.0), Some("install"));
+    }
+
+    #[test]
+    fn heredoc_scripts_and_data() {
+        let d = testutil::parse("FROM a\nRUN <<EOF\napt-get update\napt-get install -y x\nEOF\nRUN bash -e <<EOF\ncurl x\nEOF\nRUN python3 <<EOF\nimport os\nEOF\n");
+        let all: Vec<Vec<String>> = runs(&d)
+            .map(|(_, c)| c.iter().filter_map(|c| c.program().map(|p| p.0)).collect())
+            .collect();
+        assert_eq!(
+            all,
+            vec![
+                vec!["apt-get", "apt-get"],
+                vec!["bash", "curl"],
+                vec!["python3"]
+            ]
+        );
     }
 
     #[test]
