@@ -15,6 +15,7 @@
 //!   secrets the earlier one wins (specific token formats come before the
 //!   generic assignments at the end).
 
+use crate::judge::Check;
 use customs_model::Severity;
 use Severity::{Critical as C, High as H, Low as L, Medium as M};
 
@@ -34,6 +35,8 @@ pub(crate) struct Builtin {
     pub allow_match: &'static [&'static str],
     /// Extra lines after the keyword's line that the regex may span.
     pub lines_after: usize,
+    /// Code-aware checks of each match ([`crate::judge`]).
+    pub check: Check,
 }
 
 const fn r(
@@ -56,6 +59,7 @@ const fn r(
         allow_match: &[],
         entropy: None,
         lines_after: 0,
+        check: Check::None,
     }
 }
 
@@ -72,12 +76,12 @@ impl Builtin {
         self.allow_match = a;
         self
     }
-    const fn entropy(mut self, e: f64) -> Self {
-        self.entropy = Some(e);
-        self
-    }
     const fn lines(mut self, n: usize) -> Self {
         self.lines_after = n;
+        self
+    }
+    const fn check(mut self, c: Check) -> Self {
+        self.check = c;
         self
     }
 }
@@ -108,7 +112,7 @@ macro_rules! pem {
         concat!(
             r"-----BEGIN ",
             $label,
-            r"-----(?:\\r|\\n|\s)*(?P<secret>[A-Za-z0-9+/=\\:,.\s-]{64,}?)(?:\\r|\\n|\s)*-----END ",
+            r"-----(?:\\r|\\n|\s)*(?P<secret>[A-Za-z0-9+/=\\:,\s-]{64,}?)(?:\\r|\\n|\s)*-----END ",
             $label,
             r"-----"
         )
@@ -163,8 +167,8 @@ const GENERIC_SECRET_ALLOW: &[&str] = &[
 pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     // ---------------------------------------------------------------- AWS
     r("aws-access-key-id", "AWS", "AWS Access Key ID", C,
-      r"\b(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
-      &["akia", "asia", "abia", "acca", "a3t"]),
+      r"\b(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16})\b",
+      &["akia", "asia", "abia", "acca", "a3t", "agpa", "aida", "aroa", "aipa", "anpa", "anva"]),
     r("aws-secret-access-key", "AWS", "AWS Secret Access Key", C,
       concat!(kv!(r"secret[_.-]?access[_.-]?key|aws[_.-]?secret(?:[_.-]?key)?"),
               r"(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"),
@@ -204,20 +208,26 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     r("azure-client-secret", "Azure", "Azure AD (Entra ID) client secret", H,
       r"(?:^|[^A-Za-z0-9_~.-])(?P<secret>[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|$)",
       &["q~"]),
+    r("azure-container-registry-password", "Azure", "Azure Container Registry password", H,
+      r"(?:^|[^A-Za-z0-9+/])(?P<secret>[A-Za-z0-9+/]{42}\+ACR[A-Za-z0-9]{6})(?:[^A-Za-z0-9+/=]|$)",
+      &["+acr"]),
+    r("azure-app-configuration-connection-string", "Azure", "Azure App Configuration connection string", H,
+      r"(?i:Endpoint=https://[A-Za-z0-9-]+\.azconfig\.io;Id=)[^;\s\x22']{4,64};(?i:Secret=)(?P<secret>[A-Za-z0-9+/]{40,100}={0,2})",
+      &["azconfig.io"]),
     r("azure-devops-pat", "Azure", "Azure DevOps personal access token", H,
       r"\b(?P<secret>[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4})\b",
       &["azdo"]),
     // -------------------------------------------------------------- GitHub
     r("github-pat", "GitHub", "GitHub Personal Access Token", C,
-      r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b", &["ghp_"]),
+      r"(?P<secret>ghp_[A-Za-z0-9]{36})\b", &["ghp_"]),
     r("github-fine-grained-pat", "GitHub", "GitHub Fine-grained personal access token", C,
-      r"\b(?P<secret>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b", &["github_pat_"]),
+      r"(?P<secret>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b", &["github_pat_"]),
     r("github-oauth-token", "GitHub", "GitHub OAuth Access Token", H,
-      r"\b(?P<secret>gho_[A-Za-z0-9]{36})\b", &["gho_"]),
+      r"(?P<secret>gho_[A-Za-z0-9]{36})\b", &["gho_"]),
     r("github-app-token", "GitHub", "GitHub App Token", H,
-      r"\b(?P<secret>(?:ghu|ghs)_[A-Za-z0-9]{36})\b", &["ghu_", "ghs_"]),
+      r"(?P<secret>(?:ghu|ghs)_[A-Za-z0-9]{36})\b", &["ghu_", "ghs_"]),
     r("github-refresh-token", "GitHub", "GitHub Refresh Token", H,
-      r"\b(?P<secret>ghr_[A-Za-z0-9]{36,76})\b", &["ghr_"]),
+      r"(?P<secret>ghr_[A-Za-z0-9]{36,76})\b", &["ghr_"]),
     // -------------------------------------------------------------- GitLab
     r("gitlab-pat", "GitLab", "GitLab Personal Access Token", C,
       concat!(r"\b(?P<secret>glpat-[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9_-]+)*)", e!()), &["glpat-"]),
@@ -249,6 +259,8 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     // --------------------------------------------------------------- Slack
     r("slack-bot-token", "Slack", "Slack Bot Token", H,
       r"\b(?P<secret>xoxb-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{24})\b", &["xoxb-"]),
+    r("slack-legacy-bot-token", "Slack", "Slack Legacy Bot Token", H,
+      r"\b(?P<secret>xoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26})\b", &["xoxb-"]),
     r("slack-user-token", "Slack", "Slack User Token", H,
       r"\b(?P<secret>xox[pe]-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{28,34})\b",
       &["xoxp-", "xoxe-"]),
@@ -260,7 +272,7 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       r"\b(?P<secret>xox[aors]-(?:[0-9]+-)+[A-Za-z0-9]{8,64})\b",
       &["xoxa-", "xoxo-", "xoxr-", "xoxs-"]),
     r("slack-web-hook", "Slack", "Slack Incoming Webhook", M,
-      r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9]{8,12}/[A-Za-z0-9]{8,12}/[A-Za-z0-9]{20,40})",
+      r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9]{8,12}/[A-Za-z0-9+/]{24,110})",
       &["hooks.slack.com"]),
     // ------------------------------------------------------------- Discord
     r("discord-bot-token", "Discord", "Discord Bot Token", H,
@@ -293,10 +305,10 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       r"\.webhook\.office\.com/webhookb2/[A-Za-z0-9@-]{20,100}/IncomingWebhook/(?P<secret>[A-Za-z0-9]{32}/[A-Za-z0-9-]{36})",
       &["webhook.office.com"]),
     // ------------------------------------------------------------ payments
-    r("stripe-secret-key", "Stripe", "Stripe Live Secret Key", C,
-      r"\b(?P<secret>sk_live_[0-9A-Za-z]{24,99})\b", &["sk_live_"]),
-    r("stripe-restricted-key", "Stripe", "Stripe Live Restricted Key", H,
-      r"\b(?P<secret>rk_live_[0-9A-Za-z]{24,99})\b", &["rk_live_"]),
+    r("stripe-secret-key", "Stripe", "Stripe Secret Key", C,
+      r"\b(?P<secret>sk_(?:live|test|prod)_[0-9A-Za-z]{10,99})\b", &["sk_live_", "sk_test_", "sk_prod_"]),
+    r("stripe-restricted-key", "Stripe", "Stripe Restricted Key", H,
+      r"\b(?P<secret>rk_(?:live|test|prod)_[0-9A-Za-z]{10,99})\b", &["rk_live_", "rk_test_", "rk_prod_"]),
     r("stripe-webhook-secret", "Stripe", "Stripe Webhook Signing Secret", M,
       r"\b(?P<secret>whsec_[A-Za-z0-9+/]{32,64})\b", &["whsec_"]),
     r("shopify-access-token", "Shopify", "Shopify Access Token", H,
@@ -499,26 +511,58 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       concat!(r"\b(?P<secret>sk\.eyJ[A-Za-z0-9_-]{50,}\.[A-Za-z0-9_-]{20,})", e!()), &["sk.eyj"]),
     // ---------------------------------------------------------- JWT, misc
     r("jwt-token", "JWT", "JSON Web Token", M,
-      concat!(r"\b(?P<secret>eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{16,1024})", e!()),
-      &["eyj"]),
+      concat!(r"\b(?P<secret>eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.(?:[A-Za-z0-9_-]{16,1024})?)", e!()),
+      &["eyj"]).check(Check::Jwt),
     r("age-secret-key", "age", "age Secret Key", C,
       r"\b(?P<secret>AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b",
       &["age-secret-key-1"]),
+    r("onepassword-secret-key", "1Password", "1Password Secret Key", C,
+      r"\b(?P<secret>A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})\b",
+      &["a3-"]),
+    r("openshift-user-token", "OpenShift", "OpenShift user token", H,
+      concat!(r"\b(?P<secret>sha256~[A-Za-z0-9_-]{43})", e!()), &["sha256~"]),
+    r("facebook-app-access-token", "Facebook", "Facebook app access token", H,
+      concat!(r"(?i:facebook|fb)[^\n]{0,60}?\b(?P<secret>[0-9]{15,16}(?:\||%7[Cc])[A-Za-z0-9_-]{27,40})", e!()),
+      &["facebook", "fb_", "fb-", "fb."]),
+    r("messagebird-api-token", "MessageBird", "MessageBird API token", H,
+      concat!(kv!(r"message[_.-]?bird"), r"(?P<secret>[A-Za-z0-9]{25})\b"),
+      &["messagebird", "message_bird", "message-bird", "message.bird"]),
+    r("sidekiq-secret", "Sidekiq", "Sidekiq Enterprise / Pro credentials", H,
+      concat!(kv!(r"BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM"), r"(?P<secret>[a-f0-9]{8}:[a-f0-9]{8})\b"),
+      &["bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com"]),
+    r("sidekiq-sensitive-url", "Sidekiq", "Sidekiq credentials in a gem source URL", H,
+      r"(?i:https?://)(?P<secret>[a-f0-9]{8}:[a-f0-9]{8})@(?i:gems|enterprise)\.contribsys\.com",
+      &["contribsys.com"]),
+    r("curl-basic-auth", "Curl", "Credentials in a curl -u option", H,
+      r#"\bcurl\b[^\n]{0,400}?\s(?:-u|--user)(?:=|[ \t]{1,5})["']?(?P<key>[^:"'\s]{1,64}):(?P<secret>[^"'\s]{3,128})["']?(?:\s|$)"#,
+      &["curl"]).check(Check::Uri),
+    r("curl-auth-header", "Curl", "Authorization header in a curl command", H,
+      r#"\bcurl\b[^\n]{0,400}?\s(?:-H|--header)(?:=|[ \t]{1,5})["'](?P<key>(?i:Authorization)):[ \t]*(?i:Basic|Bearer|Token)[ \t]+(?P<secret>[A-Za-z0-9+/=._~-]{8,})"#,
+      &["curl"]).check(Check::GenericAssign { password: false }),
+    r("authorization-header", "Generic", "Credential in an Authorization header", H,
+      r#"(?P<key>(?i:Authorization))["']?[ \t]*[:=][ \t]*["']?(?i:Basic|Bearer|Token)[ \t]+(?P<secret>[A-Za-z0-9+/=._~-]{16,})"#,
+      &["authorization"]).check(Check::GenericAssign { password: false }),
     r("kubeconfig-client-key", "Kubernetes", "Client key in kubeconfig", C,
       r"client-key-data:\s*[\x22']?(?P<secret>[A-Za-z0-9+/]{40,}={0,2})", &["client-key-data"]),
     // --------------------------------------------------------- private keys
     r("rsa-private-key", "AsymmetricPrivateKey", "RSA private key", C,
-      pem!("RSA PRIVATE KEY"), &["begin rsa private key"]).lines(2000),
+      pem!("RSA PRIVATE KEY"), &["begin rsa private key"]).lines(2000)
+      .check(Check::Pem { min: 300 }),
     r("ec-private-key", "AsymmetricPrivateKey", "EC private key", C,
-      pem!("EC PRIVATE KEY"), &["begin ec private key"]).lines(2000),
+      pem!("EC PRIVATE KEY"), &["begin ec private key"]).lines(2000)
+      .check(Check::Pem { min: 100 }),
     r("dsa-private-key", "AsymmetricPrivateKey", "DSA private key", C,
-      pem!("DSA PRIVATE KEY"), &["begin dsa private key"]).lines(2000),
+      pem!("DSA PRIVATE KEY"), &["begin dsa private key"]).lines(2000)
+      .check(Check::Pem { min: 300 }),
     r("openssh-private-key", "AsymmetricPrivateKey", "OpenSSH private key", C,
-      pem!("OPENSSH PRIVATE KEY"), &["begin openssh private key"]).lines(2000),
+      pem!("OPENSSH PRIVATE KEY"), &["begin openssh private key"]).lines(2000)
+      .check(Check::Pem { min: 180 }),
     r("pkcs8-private-key", "AsymmetricPrivateKey", "PKCS#8 private key", C,
-      pem!("PRIVATE KEY"), &["begin private key"]).lines(2000),
+      pem!("PRIVATE KEY"), &["begin private key"]).lines(2000)
+      .check(Check::Pem { min: 60 }),
     r("pkcs8-encrypted-private-key", "AsymmetricPrivateKey", "PKCS#8 encrypted private key", H,
-      pem!("ENCRYPTED PRIVATE KEY"), &["begin encrypted private key"]).lines(2000),
+      pem!("ENCRYPTED PRIVATE KEY"), &["begin encrypted private key"]).lines(2000)
+      .check(Check::Pem { min: 200 }),
     r("pgp-private-key", "AsymmetricPrivateKey", "PGP private key block", C,
       r"-----BEGIN PGP PRIVATE KEY BLOCK-----\s*(?P<secret>[ -~\s]{64,}?)\s*-----END PGP PRIVATE KEY BLOCK-----",
       &["begin pgp private key block"]).lines(4000),
@@ -538,6 +582,13 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       &["cleartextpassword"]),
     r("docker-config-auth", "Docker", "Registry credentials in Docker config.json", H,
       r#""auth"\s*:\s*"(?P<secret>[A-Za-z0-9+/]{12,}={0,2})""#, &["\"auth\""]),
+    r("docker-config-json-base64", "Docker", "Registry credentials in a .dockerconfigjson / .dockercfg", H,
+      r#"\.docker(?:configjson|cfg)["']?\s*:\s*["']?(?P<secret>eyJ[A-Za-z0-9+/]{40,}={0,2})"#,
+      &[".dockerconfigjson", ".dockercfg"]),
+    r("kubernetes-secret-data", "Kubernetes", "Credential in a Kubernetes Secret manifest", H,
+      r#"(?m)^kind:[ \t]*["']?Secret["']?[ \t]*\r?$(?:\n[^\n]*){0,40}?\n(?:data|stringData):[ \t]*\r?\n(?:[ \t]+[^\n]*\n){0,30}?[ \t]+(?P<key>[A-Za-z0-9_.-]*(?i:password|passwd|secret|token|api[_.-]?key|credential)[A-Za-z0-9_.-]*):[ \t]*["']?(?P<secret>[A-Za-z0-9+/=_.-]{8,512})["']?[ \t]*\r?$"#,
+      &["kind: secret", "kind: \"secret\"", "kind: 'secret'"]).lines(80)
+      .check(Check::GenericAssign { password: true }),
     r("maven-settings-password", "Maven", "Password in Maven settings.xml", H,
       r"<password>(?P<secret>[^<>\s$][^<>]{3,255})</password>", &["<password>"])
       .path(r"(?i)(?:^|/)(?:settings|settings-security)\.xml$"),
@@ -545,23 +596,28 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     r("postgres-uri-password", "PostgreSQL", "Password in a PostgreSQL connection URI", H,
       url!("postgres|postgresql|postgis|jdbc:postgresql"), &["postgres"])
       .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
-      .allow_match(EXAMPLE_HOST),
+      .allow_match(EXAMPLE_HOST)
+      .check(Check::Uri),
     r("mysql-uri-password", "MySQL", "Password in a MySQL/MariaDB connection URI", H,
       url!("mysql|mysql2|mysqlx|mariadb|jdbc:mysql|jdbc:mariadb"), &["mysql", "mariadb"])
       .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
-      .allow_match(EXAMPLE_HOST),
+      .allow_match(EXAMPLE_HOST)
+      .check(Check::Uri),
     r("mongodb-uri-password", "MongoDB", "Password in a MongoDB connection URI", H,
       url!(r"mongodb(?:\+srv)?"), &["mongodb"])
       .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
-      .allow_match(EXAMPLE_HOST),
+      .allow_match(EXAMPLE_HOST)
+      .check(Check::Uri),
     r("redis-uri-password", "Redis", "Password in a Redis connection URI", H,
       url!("rediss?"), &["redis"])
       .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
-      .allow_match(EXAMPLE_HOST),
+      .allow_match(EXAMPLE_HOST)
+      .check(Check::Uri),
     r("amqp-uri-password", "RabbitMQ", "Password in an AMQP (RabbitMQ) connection URI", H,
       url!("amqps?"), &["amqp"])
       .allow(&[r"^(?i:password|pass|passwd|secret|guest|\*+)$"])
-      .allow_match(EXAMPLE_HOST),
+      .allow_match(EXAMPLE_HOST)
+      .check(Check::Uri),
     r("sqlserver-connection-password", "SQLServer", "Password in a SQL Server connection string", H,
       r"(?i:(?:jdbc:sqlserver://|server=|data source=)[^\x22'\n]{0,200}?(?:password|pwd)=)(?P<secret>[^;\x22'\s]{3,128})",
       &["jdbc:sqlserver", "server=", "data source="])
@@ -570,7 +626,8 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       r"\b(?i:https?|ftps?|git|ssh|smtps?|ldaps?)://[A-Za-z0-9._%+~-]{1,64}:(?P<secret>[^@/\s\x22'<>:]{3,128})@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}",
       &["://"])
       .allow(&[r"^(?i:password|pass|passwd|secret|token|\*+|x-oauth-basic)$"])
-      .allow_match(EXAMPLE_HOST),
+      .allow_match(EXAMPLE_HOST)
+      .check(Check::Uri),
     r("pgpass-password", "PostgreSQL", "Password in a .pgpass file", H,
       r"^[^:#\r\n]+:[^:\r\n]+:[^:\r\n]+:[^:\r\n]+:(?P<secret>[^\r\n]{3,128})$", &[])
       .path(r"(?:^|/)\.pgpass$"),
@@ -587,22 +644,34 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       r#""key"\s*:\s*"(?P<secret>[0-9a-f]{32})""#, &["\"key\""])
       .path(r"(?:^|/)kaggle\.json$"),
     // ------------------------------------------------------------- generic
+    // The value of every generic rule goes through `judge::generic_value`
+    // (a literal, not a name, a type or a placeholder; entropy for its
+    // length), and comments and docstrings of code are documentation.
+    // `key` is the identifier holding the keyword: the finding's reason.
     r("generic-password-assignment", "Generic", "Hard-coded password", H,
-      r#"(?i:password|passwd|passphrase|pwd)["'\]]?\s*(?::=|=>|=|:)\s*["'](?P<secret>[^"'\s\\]{8,100})["']"#,
+      concat!(r#"(?P<key>[A-Za-z0-9_.$-]{0,40}(?i:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]{0,20})"#,
+              r#"(?:\\?["'\]]?[ \t]*(?:[ \t]+(?:string|String|str|const|final|&str))?[ \t]*(?::::=|::=|:=|\?=|\.=|=>|==|=|:)|\\?["'][ \t]*,)[ \t]*"#,
+              r#"\\?["'`](?P<secret>(?:[^"'`\s\\]|\\[^"'`\s]){8,100})\\?["'`]"#),
       &["password", "passwd", "passphrase", "pwd"])
-      .entropy(3.0).allow(GENERIC_ALLOW),
+      .allow(GENERIC_ALLOW).check(Check::GenericAssign { password: true }),
     r("generic-password-config", "Generic", "Password in a configuration file", H,
-      r#"^[ \t]*(?:export[ \t]+)?[A-Za-z0-9_.-]{0,40}(?i:password|passwd|passphrase|pwd)[ \t]*[=:][ \t]*(?P<secret>[^\s"'#$\{<%(\[!&|*][^\s"']{7,99})[ \t]*$"#,
+      r#"^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z0-9_.-]{0,40}(?i:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]{0,20})[ \t]*(?::::=|::=|\?=|\+=|:=|=|:)[ \t]*(?P<secret>[^\s"'#$\{<%(\[!&|*][^\s"']{7,99})[ \t]*$"#,
       &["password", "passwd", "passphrase", "pwd"])
-      .entropy(3.0).allow(GENERIC_ALLOW),
+      .allow(GENERIC_ALLOW).check(Check::GenericConfig { password: true }),
+    r("generic-xml-credential", "Generic", "Credential in an XML element", H,
+      r#"<(?P<key>[A-Za-z0-9_.:-]{0,40}(?i:password|passwd|secret|token|api[_.-]?key|apikey)[A-Za-z0-9_.-]{0,20})(?:[ \t][^<>\n]{0,200})?>\s{0,200}(?P<secret>[^<>\s]{8,200})\s{0,200}</"#,
+      &["password", "passwd", "secret", "token", "apikey", "api_key", "api-key", "api.key"])
+      .lines(2).allow(GENERIC_ALLOW).check(Check::GenericAssign { password: true }),
     r("generic-secret-assignment", "Generic", "Hard-coded secret, token or API key", H,
-      r#"(?i:secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key)["'\]]?\s*(?::=|=>|=|:)\s*["'](?P<secret>[A-Za-z0-9_+/=.~-]{16,200})["']"#,
+      concat!(r#"(?P<key>[A-Za-z0-9_.$-]{0,40}(?i:secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key)[A-Za-z0-9_.-]{0,20})"#,
+              r#"(?:\\?["'\]]?[ \t]*(?:[ \t]+(?:string|String|str|const|final|&str))?[ \t]*(?::::=|::=|:=|\?=|\.=|=>|==|=|:)|\\?["'][ \t]*,)[ \t]*"#,
+              r#"\\?["'`](?P<secret>[A-Za-z0-9_+/=.~-]{16,200})\\?["'`]"#),
       &["secret", "token", "apikey", "api_key", "api-key", "api.key", "access_key", "access-key", "auth_key", "auth-key", "private_key", "private-key"])
-      .entropy(3.5).allow(GENERIC_SECRET_ALLOW),
+      .allow(GENERIC_SECRET_ALLOW).check(Check::GenericAssign { password: false }),
     r("generic-secret-config", "Generic", "Secret, token or API key in a configuration file", H,
-      r#"^[ \t]*(?:export[ \t]+)?[A-Za-z0-9_.-]{0,40}(?i:secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key)[ \t]*[=:][ \t]*(?P<secret>[A-Za-z0-9_+/=.~-]{16,200})[ \t]*$"#,
+      r#"^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z0-9_.-]{0,40}(?i:secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key)[A-Za-z0-9_.-]{0,20})[ \t]*(?::::=|::=|\?=|\+=|:=|=|:)[ \t]*(?P<secret>[A-Za-z0-9_+/=.~-]{16,200})[ \t]*$"#,
       &["secret", "token", "apikey", "api_key", "api-key", "api.key", "access_key", "access-key", "auth_key", "auth-key", "private_key", "private-key"])
-      .entropy(3.5).allow(GENERIC_SECRET_ALLOW),
+      .allow(GENERIC_SECRET_ALLOW).check(Check::GenericConfig { password: false }),
 ];
 
 /// Built-in global allow rules: (id, description, secret regex, path regex).
@@ -611,10 +680,8 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
 pub(crate) static BUILTIN_ALLOW_RULES: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     (
         "placeholder-values",
-        "example, dummy and placeholder values, templates and variable references",
-        Some(
-            r"(?i)example|sample|dummy|placeholder|changeme|change_me|redacted|your[_-]|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|x{6,}|\*{4,}|abcdefgh|12345678|0123456789|_here$|insert[_-]?your|replace[_-]?me",
-        ),
+        "example, dummy and placeholder values, templates and variable references, published example keys (`judge::is_placeholder`)",
+        None,
         None,
     ),
     (
@@ -625,29 +692,29 @@ pub(crate) static BUILTIN_ALLOW_RULES: &[(&str, &str, Option<&str>, Option<&str>
     ),
     (
         "markdown",
-        "Markdown, reStructuredText and AsciiDoc documentation",
+        "Markdown, reStructuredText and AsciiDoc documentation, Python package metadata (PKG-INFO, METADATA)",
         None,
-        Some(r"(?i)\.(?:md|markdown|rst|adoc|asciidoc)$"),
+        Some(r"(?i)\.(?:md|markdown|rst|adoc|asciidoc)$|(?:^|/)(?:PKG-INFO|METADATA)$"),
     ),
     (
         "docs",
         "documentation directories",
         None,
-        Some(r"(?:^|/)(?:docs?|documentation|man)/"),
+        Some(r"(?:^|/)(?:docs?|docs?_src|documentation|man)/"),
     ),
     (
         "tests",
-        "test suites and their fixtures",
+        "test suites and their fixtures (directories, and test files by name)",
         None,
         Some(
-            r"(?:^|/)(?:tests?|testdata|test[_-]data|testing|__tests__|spec|specs|fixtures?|__fixtures__|__mocks__|mocks?)/",
+            r"(?:^|/)(?:tests?|t|testdata|test[_-]data|testing|__tests__|spec|specs|fixtures?|__fixtures__|__mocks__|mocks?)/|(?:^|/)(?:test_[^/]*\.py|[^/]*_test\.(?:py|go|rb)|conftest\.py|[^/]*\.(?:test|spec)\.[cm]?[jt]sx?)$",
         ),
     ),
     (
         "examples",
-        "example and sample directories",
+        "example and sample directories, API example files (`*.examples.json`, `examples-1.json`)",
         None,
-        Some(r"(?:^|/)(?:examples?|samples?|demos?)/"),
+        Some(r"(?:^|/)(?:examples?|samples?|demos?)/|(?:^|/)(?:[^/]*[._-])?examples?(?:-[0-9]+)?\.json$"),
     ),
     (
         "usr-dirs",

@@ -31,6 +31,7 @@
 mod builtin;
 pub mod config;
 mod finding;
+mod judge;
 mod rule;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -43,6 +44,7 @@ use std::path::Path;
 
 pub use config::{Config, ConfigError};
 pub use finding::{Code, Line, ScanOutcome, SecretFinding};
+pub use judge::{is_placeholder, Check};
 pub use rule::{shannon_entropy, AllowRule, Rule};
 
 /// Bytes inspected to tell a binary file from a text file.
@@ -187,21 +189,29 @@ impl Default for SecretScanner {
 }
 
 impl SecretScanner {
-    /// The built-in rules and allow rules, no config file.
+    /// The built-in rules and allow rules, no config file. Built once per
+    /// process (the keyword automaton and the path filters) and cloned; the
+    /// rules' regexes are compiled on first need and shared by every clone,
+    /// so a caller that only masks a few strings compiles a few regexes.
     pub fn builtin() -> Self {
-        match Self::from_config(&Config::default(), Path::new("<built-in>")) {
-            Ok(s) => s,
-            Err(e) => {
-                // Built-ins are covered by tests; never reached in practice.
-                tracing::warn!("{e}");
-                Self::assemble(
-                    Vec::new(),
-                    rule::builtin_allow_rules(),
-                    Vec::new(),
-                    Vec::new(),
-                )
-            }
-        }
+        static BUILTIN: std::sync::OnceLock<SecretScanner> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                match Self::from_config(&Config::default(), Path::new("<built-in>")) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // Built-ins are covered by tests; never reached in practice.
+                        tracing::warn!("{e}");
+                        Self::assemble(
+                            Vec::new(),
+                            rule::builtin_allow_rules(),
+                            Vec::new(),
+                            Vec::new(),
+                        )
+                    }
+                }
+            })
+            .clone()
     }
 
     /// Built-ins adjusted by the YAML config file at `path`.
@@ -282,10 +292,10 @@ impl SecretScanner {
             if rules.iter().any(|r: &Rule| r.id == rc.id) {
                 return Err(rule_err("duplicate rule id".into()));
             }
-            rules.push(Rule {
-                id: rc.id.clone(),
-                category: rc.category.clone(),
-                title: if rc.title.is_empty() {
+            rules.push(Rule::custom(
+                rc.id.clone(),
+                rc.category.clone(),
+                if rc.title.is_empty() {
                     rc.id.clone()
                 } else {
                     rc.title.clone()
@@ -293,21 +303,19 @@ impl SecretScanner {
                 severity,
                 regex,
                 secret_group,
-                keywords: rc
-                    .keywords
+                rc.keywords
                     .iter()
                     .map(|k| k.to_ascii_lowercase())
                     .filter(|k| !k.is_empty())
                     .collect(),
-                path: rpath,
+                rpath,
                 allow_rules,
-                entropy: rc.entropy,
-                lines_after: rc.lines_after.unwrap_or(0),
-                builtin: false,
-            });
+                rc.entropy,
+                rc.lines_after.unwrap_or(0),
+            ));
         }
 
-        for b in builtin::BUILTIN_RULES {
+        for (bi, b) in builtin::BUILTIN_RULES.iter().enumerate() {
             if disabled(b.id) {
                 continue;
             }
@@ -320,7 +328,7 @@ impl SecretScanner {
                 // A custom rule with a built-in's id replaces it.
                 continue;
             }
-            match Rule::from_builtin(b) {
+            match Rule::from_builtin(bi, b) {
                 Ok(r) => rules.push(r),
                 Err(e) => tracing::warn!("built-in secret rule skipped: {e}"),
             }
@@ -409,7 +417,7 @@ impl SecretScanner {
             .ok();
         let (path_allow, value_allow): (Vec<_>, Vec<_>) = allow
             .into_iter()
-            .partition(|a| a.regex.is_none() && !a.low_variety && a.path.is_some());
+            .partition(|a| !a.is_value_rule() && a.path.is_some());
         SecretScanner {
             rules,
             ac,
@@ -649,6 +657,7 @@ impl SecretScanner {
         }
 
         let mut cands: Vec<Candidate> = Vec::new();
+        let marks = judge::Marks::default();
         for (ri, ws) in windows.iter().enumerate() {
             if ws.is_empty() {
                 continue;
@@ -656,19 +665,24 @@ impl SecretScanner {
             let Some(rule) = self.rules.get(ri) else {
                 continue;
             };
-            let mut locs = rule.regex.capture_locations();
+            let Some(compiled) = rule.compiled() else {
+                continue;
+            };
+            let mut locs = compiled.regex.capture_locations();
             for &(start, end, _) in ws {
                 let Some(hay) = buf.get(..end) else { continue };
                 let mut at = start;
                 while at <= end {
-                    let Some(m) = rule.regex.captures_read_at(&mut locs, hay, at) else {
+                    let Some(m) = compiled.regex.captures_read_at(&mut locs, hay, at) else {
                         break;
                     };
                     at = if m.end() > at { m.end() } else { at + 1 };
                     if !own.contains(&m.start()) {
                         continue;
                     }
-                    let (ss, se) = locs.get(rule.secret_group).unwrap_or((m.start(), m.end()));
+                    let (ss, se) = locs
+                        .get(compiled.secret_group)
+                        .unwrap_or((m.start(), m.end()));
                     let Some(secret) = buf.get(ss..se) else {
                         continue;
                     };
@@ -679,12 +693,23 @@ impl SecretScanner {
                         continue;
                     }
                     let whole = buf.get(m.start()..m.end()).unwrap_or_default();
-                    if rule
+                    if compiled
                         .allow_rules
                         .iter()
                         .any(|a| a.allows(path, if a.on_match { whole } else { secret }))
                         || self.value_allow.iter().any(|a| a.allows(path, secret))
                     {
+                        continue;
+                    }
+                    let found = judge::Found {
+                        path,
+                        buf,
+                        whole: (m.start(), m.end()),
+                        secret: (ss, se),
+                        key: compiled.key_group.and_then(|g| locs.get(g)),
+                        marks: &marks,
+                    };
+                    if !judge::accept(rule.check, &found) {
                         continue;
                     }
                     cands.push(Candidate {
@@ -758,7 +783,7 @@ fn compile_allow(a: &config::AllowRuleConfig, origin: &Path) -> Result<AllowRule
         description: a.description.clone(),
         regex,
         path,
-        low_variety: false,
+        value_check: None,
         on_match: false,
     })
 }
@@ -768,8 +793,7 @@ fn rule_applies(rule: &Rule, ri: usize, path: &str, cache: &mut [u8]) -> bool {
         return false;
     };
     if *state == 0 {
-        let ok = rule.path.as_ref().is_none_or(|p| p.is_match(path))
-            && !rule.allow_rules.iter().any(|a| a.allows_path(path));
+        let ok = rule.path.as_ref().is_none_or(|p| p.is_match(path)) && !rule.allows_path(path);
         *state = if ok { 1 } else { 2 };
     }
     *state == 1

@@ -1,16 +1,22 @@
 //! Compiled rules and allow rules.
 
 use crate::builtin::Builtin;
+pub(crate) use crate::judge::Check;
 use customs_model::Severity;
 use regex::bytes::{Regex as BytesRegex, RegexBuilder as BytesRegexBuilder};
 use regex::{Regex, RegexBuilder};
+use std::sync::{Arc, OnceLock};
 
 /// Limit on the compiled size of one rule's regex (the default is 10 MiB;
 /// our rules are far below, user rules must stay reasonable too).
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
-/// One detection rule, compiled.
-#[derive(Debug, Clone)]
+/// One detection rule. The regex of a built-in rule is compiled on first
+/// need (the first time one of its keywords occurs), once per process and
+/// shared by every scanner: a scan that meets few keywords (masking an image
+/// config, `customs config`) compiles few regexes. A custom rule's regex is
+/// compiled when the config is read, so its errors name the file.
+#[derive(Clone)]
 pub struct Rule {
     /// Kebab-case identifier (`aws-access-key-id`).
     pub id: String,
@@ -18,23 +24,164 @@ pub struct Rule {
     pub category: String,
     pub title: String,
     pub severity: Severity,
-    /// The regex; the group named by `secret_group` is the secret.
-    pub regex: BytesRegex,
-    /// Index of the secret capture group in `regex` (0 = the whole match).
-    pub secret_group: usize,
+    /// The regex source; the group named `secret` is the secret.
+    pub regex_source: String,
     /// Lowercase keywords of the prefilter; empty = the rule runs on the
     /// whole file (only allowed with a path filter for built-ins).
     pub keywords: Vec<String>,
     /// Only files whose path matches are scanned by this rule.
     pub path: Option<Regex>,
-    /// Findings whose secret or path match one of these are dropped.
-    pub allow_rules: Vec<AllowRule>,
     /// Minimum Shannon entropy (bits per byte) of the secret.
     pub entropy: Option<f64>,
     /// How many lines after the keyword's line a match may extend to.
     pub lines_after: usize,
     /// True for the rules shipped with customs.
     pub builtin: bool,
+    /// The code-aware checks a match must pass (built-in rules).
+    pub(crate) check: Check,
+    compiled: Lazy,
+}
+
+/// The compiled parts of a rule.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub regex: BytesRegex,
+    /// Index of the secret capture group in `regex` (0 = the whole match).
+    pub secret_group: usize,
+    /// Index of the `key` group (the keyword's identifier), when present.
+    pub key_group: Option<usize>,
+    /// Findings whose secret (or match) matches one of these are dropped.
+    pub allow_rules: Vec<AllowRule>,
+}
+
+/// A rule's compiled parts: compiled now (custom rules), or the index of a
+/// built-in whose shared cell is filled on first use.
+#[derive(Clone)]
+enum Lazy {
+    Ready(Arc<Compiled>),
+    Builtin(usize),
+}
+
+/// One cell per built-in rule, shared by every scanner of the process.
+fn builtin_cells() -> &'static [OnceLock<Option<Compiled>>] {
+    static CELLS: OnceLock<Vec<OnceLock<Option<Compiled>>>> = OnceLock::new();
+    CELLS.get_or_init(|| {
+        (0..crate::builtin::BUILTIN_RULES.len())
+            .map(|_| OnceLock::new())
+            .collect()
+    })
+}
+
+impl std::fmt::Debug for Rule {
+    /// The rule as data (no compiled state): the layer cache is keyed on
+    /// this text, so it must not change when a regex gets compiled.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let allow: Vec<String> = match &self.compiled {
+            Lazy::Ready(c) => c
+                .allow_rules
+                .iter()
+                .map(|a| format!("{:?}/{:?}", a.regex.as_ref().map(|r| r.as_str()), a.path))
+                .collect(),
+            Lazy::Builtin(i) => crate::builtin::BUILTIN_RULES
+                .get(*i)
+                .map(|b| {
+                    b.allow
+                        .iter()
+                        .chain(b.allow_match)
+                        .map(|s| s.to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        f.debug_struct("Rule")
+            .field("id", &self.id)
+            .field("category", &self.category)
+            .field("title", &self.title)
+            .field("severity", &self.severity)
+            .field("regex", &self.regex_source)
+            .field("keywords", &self.keywords)
+            .field("path", &self.path.as_ref().map(|p| p.as_str()))
+            .field("allow", &allow)
+            .field("entropy", &self.entropy)
+            .field("lines_after", &self.lines_after)
+            .field("check", &self.check)
+            .finish()
+    }
+}
+
+impl Rule {
+    /// The compiled regex and allow rules; compiles a built-in on first
+    /// call. `None` only if a built-in fails to compile (a bug the unit
+    /// tests catch; the rule then finds nothing).
+    pub(crate) fn compiled(&self) -> Option<&Compiled> {
+        match &self.compiled {
+            Lazy::Ready(c) => Some(c),
+            Lazy::Builtin(i) => builtin_cells()
+                .get(*i)?
+                .get_or_init(|| {
+                    let b = crate::builtin::BUILTIN_RULES.get(*i)?;
+                    match compile_builtin(b) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            tracing::warn!("built-in secret rule skipped: {e}");
+                            None
+                        }
+                    }
+                })
+                .as_ref(),
+        }
+    }
+
+    /// The compiled parts if they exist already (no compilation).
+    pub(crate) fn compiled_if_ready(&self) -> Option<&Compiled> {
+        match &self.compiled {
+            Lazy::Ready(c) => Some(c),
+            Lazy::Builtin(i) => builtin_cells().get(*i)?.get()?.as_ref(),
+        }
+    }
+
+    /// A custom rule, compiled now.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn custom(
+        id: String,
+        category: String,
+        title: String,
+        severity: Severity,
+        regex: BytesRegex,
+        secret_group: usize,
+        keywords: Vec<String>,
+        path: Option<Regex>,
+        allow_rules: Vec<AllowRule>,
+        entropy: Option<f64>,
+        lines_after: usize,
+    ) -> Rule {
+        Rule {
+            id,
+            category,
+            title,
+            severity,
+            regex_source: regex.as_str().to_string(),
+            keywords,
+            path,
+            entropy,
+            lines_after,
+            builtin: false,
+            check: Check::None,
+            compiled: Lazy::Ready(Arc::new(Compiled {
+                key_group: group_index(&regex, "key"),
+                regex,
+                secret_group,
+                allow_rules,
+            })),
+        }
+    }
+
+    /// True when a per-rule allow rule skips every file at `path`.
+    pub(crate) fn allows_path(&self, path: &str) -> bool {
+        // Built-in allow rules look at values only: nothing to compile here.
+        self.compiled_if_ready()
+            .is_some_and(|c| c.allow_rules.iter().any(|a| a.allows_path(path)))
+    }
 }
 
 /// A reason to drop a finding: its secret matches `regex`, or its file path
@@ -45,18 +192,42 @@ pub struct AllowRule {
     pub description: String,
     pub regex: Option<BytesRegex>,
     pub path: Option<Regex>,
-    /// The built-in `repeated-characters` check (no regex can say it).
-    pub(crate) low_variety: bool,
+    /// A built-in test of the value written as code, not as a regex
+    /// (`repeated-characters`, `placeholder-values`).
+    pub(crate) value_check: Option<ValueCheck>,
     /// `regex` is tested on the whole match instead of the secret (built-in
     /// rules only: e.g. a URL whose host is a reserved example domain).
     pub(crate) on_match: bool,
 }
 
+/// The built-in allow rules on values that are functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueCheck {
+    /// At most 3 distinct bytes in the last 16.
+    LowVariety,
+    /// Documentation placeholders ([`crate::judge::is_placeholder`]).
+    Placeholder,
+}
+
 impl AllowRule {
+    /// An allow rule on the secret (or, with `on_match`, the whole match).
+    pub(crate) fn value(id: String, regex: BytesRegex, on_match: bool) -> AllowRule {
+        AllowRule {
+            id,
+            description: String::new(),
+            regex: Some(regex),
+            path: None,
+            value_check: None,
+            on_match,
+        }
+    }
+
     /// True when this rule allows `secret` found in `path`.
     pub fn allows(&self, path: &str, secret: &[u8]) -> bool {
-        if self.low_variety {
-            return low_variety(secret);
+        match self.value_check {
+            Some(ValueCheck::LowVariety) => return low_variety(secret),
+            Some(ValueCheck::Placeholder) => return crate::judge::is_placeholder(secret),
+            None => {}
         }
         match (&self.regex, &self.path) {
             (None, None) => false,
@@ -68,15 +239,20 @@ impl AllowRule {
 
     /// True when this rule allows every finding in `path` (path-only rule).
     pub fn allows_path(&self, path: &str) -> bool {
-        !self.low_variety
+        self.value_check.is_none()
             && self.regex.is_none()
             && self.path.as_ref().is_some_and(|p| p.is_match(path))
+    }
+
+    /// True for a rule on values (not a path-only rule).
+    pub fn is_value_rule(&self) -> bool {
+        self.value_check.is_some() || self.regex.is_some()
     }
 }
 
 /// Values like `ghp_000000000000...` or `AKIAXXXXXXXXXXXXXXXX`: the last 16
 /// bytes use at most 3 distinct byte values.
-fn low_variety(secret: &[u8]) -> bool {
+pub(crate) fn low_variety(secret: &[u8]) -> bool {
     if secret.len() < 12 {
         return false;
     }
@@ -92,12 +268,19 @@ fn low_variety(secret: &[u8]) -> bool {
     distinct <= 3
 }
 
+/// Cache of each regex's lazy DFA, per thread. The default (2 MiB) times
+/// ~200 rules times the scanning threads made the caches the largest part
+/// of a scan's memory; our windows are short lines, which a small cache
+/// serves as fast.
+const REGEX_DFA_CACHE: usize = 256 << 10;
+
 /// Compile a rule regex: bytes, ASCII classes, with a size limit.
 pub(crate) fn compile_bytes(re: &str, multi_line: bool) -> Result<BytesRegex, regex::Error> {
     BytesRegexBuilder::new(re)
         .unicode(false)
         .multi_line(multi_line)
         .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_CACHE)
         .build()
 }
 
@@ -110,54 +293,60 @@ pub(crate) fn group_index(re: &BytesRegex, name: &str) -> Option<usize> {
     re.capture_names().position(|n| n == Some(name))
 }
 
+/// Compile a built-in rule's regex and allow patterns. The table is tested
+/// to compile, so an error here is a bug caught by `cargo test`.
+pub(crate) fn compile_builtin(b: &Builtin) -> Result<Compiled, String> {
+    let regex = compile_bytes(b.regex, true).map_err(|e| format!("{}: {e}", b.id))?;
+    let secret_group =
+        group_index(&regex, "secret").ok_or_else(|| format!("{}: no secret group", b.id))?;
+    let mut allow_rules = Vec::with_capacity(b.allow.len() + b.allow_match.len());
+    for (i, a) in b.allow.iter().enumerate() {
+        let regex = compile_bytes(a, false).map_err(|e| format!("{}: allow: {e}", b.id))?;
+        allow_rules.push(AllowRule::value(
+            format!("{}-allow-{}", b.id, i + 1),
+            regex,
+            false,
+        ));
+    }
+    for (i, a) in b.allow_match.iter().enumerate() {
+        let regex = compile_bytes(a, false).map_err(|e| format!("{}: allow: {e}", b.id))?;
+        allow_rules.push(AllowRule::value(
+            format!("{}-allow-match-{}", b.id, i + 1),
+            regex,
+            true,
+        ));
+    }
+    Ok(Compiled {
+        key_group: group_index(&regex, "key"),
+        regex,
+        secret_group,
+        allow_rules,
+    })
+}
+
 impl Rule {
-    /// Compile a built-in rule. The table is tested to compile, so an error
-    /// here is a bug caught by `cargo test`, reported and the rule skipped.
-    pub(crate) fn from_builtin(b: &Builtin) -> Result<Rule, String> {
-        let regex = compile_bytes(b.regex, true).map_err(|e| format!("{}: {e}", b.id))?;
-        let secret_group =
-            group_index(&regex, "secret").ok_or_else(|| format!("{}: no secret group", b.id))?;
+    /// A built-in rule; its regex is compiled on first need. The path
+    /// filter is compiled now (a few rules have one, and `skip`-like checks
+    /// need it before any keyword is seen).
+    pub(crate) fn from_builtin(index: usize, b: &Builtin) -> Result<Rule, String> {
         let path = b
             .path
             .map(compile_path)
             .transpose()
             .map_err(|e| format!("{}: path: {e}", b.id))?;
-        let mut allow_rules = Vec::with_capacity(b.allow.len());
-        for (i, a) in b.allow.iter().enumerate() {
-            let regex = compile_bytes(a, false).map_err(|e| format!("{}: allow: {e}", b.id))?;
-            allow_rules.push(AllowRule {
-                id: format!("{}-allow-{}", b.id, i + 1),
-                description: String::new(),
-                regex: Some(regex),
-                path: None,
-                low_variety: false,
-                on_match: false,
-            });
-        }
-        for (i, a) in b.allow_match.iter().enumerate() {
-            let regex = compile_bytes(a, false).map_err(|e| format!("{}: allow: {e}", b.id))?;
-            allow_rules.push(AllowRule {
-                id: format!("{}-allow-match-{}", b.id, i + 1),
-                description: String::new(),
-                regex: Some(regex),
-                path: None,
-                low_variety: false,
-                on_match: true,
-            });
-        }
         Ok(Rule {
             id: b.id.to_string(),
             category: b.category.to_string(),
             title: b.title.to_string(),
             severity: b.severity,
-            regex,
-            secret_group,
+            regex_source: b.regex.to_string(),
             keywords: b.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
             path,
-            allow_rules,
             entropy: b.entropy,
             lines_after: b.lines_after,
             builtin: true,
+            check: b.check,
+            compiled: Lazy::Builtin(index),
         })
     }
 }
@@ -183,7 +372,11 @@ pub(crate) fn builtin_allow_rules() -> Vec<AllowRule> {
         out.push(AllowRule {
             id: id.to_string(),
             description: description.to_string(),
-            low_variety: *id == "repeated-characters",
+            value_check: match *id {
+                "repeated-characters" => Some(ValueCheck::LowVariety),
+                "placeholder-values" => Some(ValueCheck::Placeholder),
+                _ => None,
+            },
             on_match: false,
             regex,
             path,

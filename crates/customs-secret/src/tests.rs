@@ -11,9 +11,11 @@ fn gh() -> String {
 #[test]
 fn every_builtin_rule_compiles_with_unique_id_and_secret_group() {
     let mut ids = HashSet::new();
-    for b in builtin::BUILTIN_RULES {
-        let r = Rule::from_builtin(b);
+    for (i, b) in builtin::BUILTIN_RULES.iter().enumerate() {
+        let r = Rule::from_builtin(i, b);
         assert!(r.is_ok(), "{:?}", r.err());
+        let c = rule::compile_builtin(b);
+        assert!(c.is_ok(), "{:?}", c.err());
         assert!(ids.insert(b.id), "duplicate id {}", b.id);
         assert!(
             b.id.chars()

@@ -576,6 +576,32 @@ neg("app/tests/fixtures/id_rsa", "\n".join(pem("RSA PRIVATE KEY", lines=8)) + "\
 neg("usr/share/doc/acme/examples/app.env", "STRIPE_SECRET_KEY=sk_live_" + SPLIT + t(AN, 40) + "\n")
 neg("usr/lib/python3.11/test/keycert.pem", "\n".join(pem("PRIVATE KEY", lines=8)) + "\n")
 
+# ------------------------------------------- formats added for issue 14
+# New files only, drawn after every value above: the earlier files, their
+# values and line numbers stay as they were.
+NEW, SH2, K8S = "srv/app/issue14.env", "srv/app/deploy.sh", "srv/app/k8s/db-secret.yaml"
+add(NEW, "slack-legacy-bot-token", "SLACK_LEGACY_BOT={S}", "xoxb-" + d(11) + "-" + t(AN, 24))
+add(NEW, "azure-container-registry-password", "ACR_PASSWORD={S}", t(B64, 42) + "+ACR" + t(AN, 6))
+add(NEW, "azure-app-configuration-connection-string",
+    "APP_CONFIG=Endpoint=https://acme-prod.azconfig.io;Id=" + t(AN, 4) + "-l0-s0:" + t(AN, 20) + ";Secret={S}",
+    t(B64, 43) + "=")
+add(NEW, "onepassword-secret-key", "OP_SECRET_KEY={S}",
+    "A3-" + t(UPD, 6) + "-" + t(UPD, 11) + "-" + t(UPD, 5) + "-" + t(UPD, 5) + "-" + t(UPD, 5))
+add(NEW, "openshift-user-token", "OC_TOKEN={S}", "sha256~" + t(US, 43))
+add(NEW, "facebook-app-access-token", "FACEBOOK_APP_TOKEN={S}", d(16) + "|" + t(US, 27))
+add(NEW, "messagebird-api-token", "MESSAGEBIRD_API_KEY={S}", t(AN, 25))
+add(NEW, "sidekiq-secret", "BUNDLE_ENTERPRISE__CONTRIBSYS__COM={S}", t(HEX, 8) + ":" + t(HEX, 8))
+add(NEW, "sidekiq-sensitive-url", "GEM_SOURCE=https://{S}@enterprise.contribsys.com/", t(HEX, 8) + ":" + t(HEX, 8))
+add(SH2, "curl-basic-auth", "curl -fsS -u deploy:{S} https://ci.acme.dev/api/v1/builds", t(AN, 18))
+add(SH2, "curl-auth-header", "curl -fsS -H \"Authorization: Bearer {S}\" https://ci.acme.dev/api/v1/builds", t(AN, 40))
+add(SH2, "authorization-header", "export AUTH_HEADER=\"Authorization: Token {S}\"", t(AN, 40))
+add(SH2, "docker-config-json-base64", "kubectl patch secret regcred -p '{\".dockerconfigjson\": \"{S}\"}'",
+    base64.b64encode(("{\"auths\":{\"registry.acme.dev\":{\"auth\":\"" + t(B64, 32) + "\"}}}").encode()).decode())
+files[K8S] = ["apiVersion: v1", "kind: Secret", "metadata:", "  name: db", "type: Opaque", "data:",
+              "  username: YWNtZQ==", "  db-password: " + split(base64.b64encode(t(AN, 18).encode()).decode()), ""]
+labels.append((K8S, 8, "kubernetes-secret-data"))
+add("srv/app/conf/app.xml", "generic-xml-credential", "<config>\n  <apiToken>\n    {S}\n  </apiToken>\n</config>", t(AN, 32))
+
 # ------------------------------------------------------------------ write
 here = os.path.dirname(os.path.abspath(__file__))
 out = os.path.join(here, "files")
