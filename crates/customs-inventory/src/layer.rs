@@ -91,6 +91,11 @@ impl<'de> Deserialize<'de> for PathHashes {
 pub struct AppFile {
     pub lang_type: String,
     pub packages: Vec<Package>,
+    /// The file's text, for formats the merge completes from other files:
+    /// a `go.mod` that needs its `go.sum` (older than Go 1.17) and every
+    /// `pom.xml` (parent POMs in the same tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// One secret finding and the file it is in.
@@ -191,7 +196,7 @@ impl Analyzers<'_> {
         }
         let a = customs_lang::analyzer_for(path)?;
         let keep = match a.kind {
-            customs_lang::Kind::Lockfile => self.lockfiles,
+            customs_lang::Kind::Lockfile | customs_lang::Kind::Manifest => self.lockfiles,
             customs_lang::Kind::Installed => self.installed || self.lockfiles,
             customs_lang::Kind::Binary => self.installed,
         };
@@ -283,6 +288,7 @@ impl LayerResult {
                             AppFile {
                                 lang_type: t.to_string(),
                                 packages: pkgs,
+                                source: None,
                             },
                         );
                     }
@@ -316,10 +322,17 @@ impl LayerResult {
                             AppFile {
                                 lang_type: a.lang_type.to_string(),
                                 packages: pkgs,
+                                source: merge_source(a.lang_type, path, d),
                             },
                         );
                     }
                     Ok(_) => {}
+                    // A project manifest only refines a lockfile; one that
+                    // does not parse (a template, a test fixture) is not a
+                    // finding.
+                    Err(err) if a.kind == customs_lang::Kind::Manifest => {
+                        tracing::debug!("{err}");
+                    }
                     Err(err) => self.warnings.push(err.to_string()),
                 }
             }
@@ -474,6 +487,17 @@ impl LayerResult {
         }
         Ok(())
     }
+}
+
+/// The text the merge needs of this file (see [`AppFile::source`]).
+fn merge_source(lang_type: &str, path: &str, data: &[u8]) -> Option<String> {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let keep = match (lang_type, file) {
+        (customs_model::lang_type::GOMOD, "go.mod") => customs_lang::go_mod_needs_go_sum(data),
+        (customs_model::lang_type::POM, _) => true,
+        _ => false,
+    };
+    keep.then(|| String::from_utf8_lossy(data).into_owned())
 }
 
 fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {

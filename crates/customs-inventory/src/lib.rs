@@ -31,7 +31,22 @@ pub enum InventoryError {
     Image(#[from] ImageError),
 }
 
+/// Which packages of uncertain use are reported, as Trivy's
+/// `--detection-priority` chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DetectionPriority {
+    /// Only what the project certainly uses (Trivy's default): no `stdlib`
+    /// from a go.mod's `toolchain` (or `go`) line.
+    #[default]
+    Precise,
+    /// Also what it may use: the `stdlib` a go.mod's toolchain implies.
+    Comprehensive,
+}
+
 /// What to analyze and where the layer cache lives.
+///
+/// `include_dev_deps` and `detection_priority` act in [`merge`], after the
+/// layer cache: cached layer results do not depend on them.
 #[derive(Default)]
 pub struct Options {
     /// OS detection and OS packages.
@@ -54,6 +69,11 @@ pub struct Options {
     pub cache_dir: Option<PathBuf>,
     /// Today's date for end-of-life checks (days since the Unix epoch).
     pub today_unix_secs: Option<i64>,
+    /// Keep development dependencies (`dev`); Trivy drops them unless
+    /// `--include-dev-deps`, and so does the default here.
+    pub include_dev_deps: bool,
+    /// Whether a go.mod's toolchain-derived `stdlib` is reported.
+    pub detection_priority: DetectionPriority,
 }
 
 /// Language packages of one target (a lockfile, a binary, or an aggregate
@@ -419,7 +439,13 @@ pub fn merge(layers: &[(LayerRef, LayerResult)], opts: &Options) -> Inventory {
             tracing::debug!("{path}: installed by an OS package; not reported again");
             continue;
         }
-        let mut pkgs = app.packages.clone();
+        let Some(mut pkgs) = complete_app(&apps, path, app, &mut inv.warnings) else {
+            continue;
+        };
+        filter_packages(&mut pkgs, &app.lang_type, path, opts);
+        if pkgs.is_empty() {
+            continue;
+        }
         for p in pkgs.iter_mut() {
             p.layer = layers[*li].0.clone();
         }
@@ -522,6 +548,117 @@ pub fn merge(layers: &[(LayerRef, LayerResult)], opts: &Options) -> Inventory {
             .collect();
     }
     inv
+}
+
+type Apps<'a> = BTreeMap<String, (usize, &'a AppFile)>;
+
+fn dir_and_file(path: &str) -> (&str, &str) {
+    match path.rsplit_once('/') {
+        Some((d, f)) => (d, f),
+        None => ("", path),
+    }
+}
+
+fn sibling(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_string()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+/// The packages of one lockfile app, completed from the other files of
+/// the final tree; `None` when the app is not a target of its own (a
+/// project manifest, a go.sum beside its go.mod).
+fn complete_app(
+    apps: &Apps<'_>,
+    path: &str,
+    app: &AppFile,
+    warnings: &mut Vec<String>,
+) -> Option<Vec<Package>> {
+    use customs_model::lang_type as lt;
+    if customs_lang::is_manifest(&app.lang_type) {
+        return None;
+    }
+    let (dir, file) = dir_and_file(path);
+    let is_gomod = |p: &str| apps.get(p).is_some_and(|(_, a)| a.lang_type == lt::GOMOD);
+    if app.lang_type == lt::GOMOD && file == "go.sum" && is_gomod(&sibling(dir, "go.mod")) {
+        // It completes (or is ignored by) the go.mod beside it.
+        return None;
+    }
+    let mut pkgs = app.packages.clone();
+    if app.lang_type == lt::GOMOD && file == "go.mod" && app.source.is_some() {
+        if let Some((_, sum)) = apps
+            .get(&sibling(dir, "go.sum"))
+            .filter(|(_, a)| a.lang_type == lt::GOMOD)
+        {
+            pkgs = customs_lang::merge_go_sum_packages(pkgs, &sum.packages);
+        }
+    }
+    if app.lang_type == lt::POM {
+        if let Some(src) = app
+            .source
+            .as_deref()
+            .filter(|s| customs_lang::pom_has_parent(s.as_bytes()))
+        {
+            let lookup = |p: &str| -> Option<String> {
+                apps.get(p)
+                    .filter(|(_, a)| a.lang_type == lt::POM)
+                    .and_then(|(_, a)| a.source.clone())
+            };
+            match customs_lang::parse_pom_with_parents(path, src.as_bytes(), &lookup) {
+                Ok(p) => pkgs = p,
+                Err(e) => warnings.push(e.to_string()),
+            }
+        }
+    }
+    if let Some((kind, subtree)) = customs_lang::manifest_for(&app.lang_type) {
+        let manifests: Vec<&[Package]> = if subtree {
+            let prefix = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
+            apps.range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .filter(|(_, (_, a))| a.lang_type == kind)
+                .map(|(_, (_, a))| a.packages.as_slice())
+                .collect()
+        } else {
+            let name = kind.rsplit(':').next().unwrap_or(kind);
+            apps.get(&sibling(dir, name))
+                .filter(|(_, a)| a.lang_type == kind)
+                .map(|(_, a)| vec![a.packages.as_slice()])
+                .unwrap_or_default()
+        };
+        pkgs = customs_lang::apply_manifests(&app.lang_type, pkgs, &manifests);
+    }
+    Some(pkgs)
+}
+
+/// Drop what the options leave out: dev dependencies (unless
+/// `include_dev_deps`) and a go.mod's toolchain `stdlib` (unless
+/// `DetectionPriority::Comprehensive`); dependency edges to dropped
+/// packages go with them.
+fn filter_packages(pkgs: &mut Vec<Package>, lang_type: &str, path: &str, opts: &Options) {
+    let go_mod = lang_type == customs_model::lang_type::GOMOD && path.ends_with("go.mod");
+    let before = pkgs.len();
+    let mut dropped: HashSet<String> = HashSet::new();
+    pkgs.retain(|p| {
+        let drop = (p.dev && !opts.include_dev_deps)
+            || (go_mod
+                && p.name == customs_lang::STDLIB
+                && opts.detection_priority == DetectionPriority::Precise);
+        if drop {
+            dropped.insert(p.id.clone());
+        }
+        !drop
+    });
+    if pkgs.len() != before {
+        for p in pkgs.iter_mut() {
+            p.depends_on.retain(|d| !dropped.contains(d));
+        }
+    }
 }
 
 /// Is `path` inside a directory some OS package owns as a whole? dpkg lists

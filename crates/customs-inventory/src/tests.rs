@@ -33,6 +33,7 @@ fn whiteouts_delete_lower_paths_and_trees() {
         AppFile {
             lang_type: "node-pkg".into(),
             packages: vec![pkg("a", "1.0.0")],
+            ..Default::default()
         },
     );
     l1.apps.insert(
@@ -40,6 +41,7 @@ fn whiteouts_delete_lower_paths_and_trees() {
         AppFile {
             lang_type: "cargo".into(),
             packages: vec![pkg("b", "2.0.0")],
+            ..Default::default()
         },
     );
     let mut l2 = LayerResult::default();
@@ -57,6 +59,7 @@ fn opaque_dir_hides_lower_contents_only() {
         AppFile {
             lang_type: "cargo".into(),
             packages: vec![pkg("old", "1.0.0")],
+            ..Default::default()
         },
     );
     let mut l2 = LayerResult::default();
@@ -66,6 +69,7 @@ fn opaque_dir_hides_lower_contents_only() {
         AppFile {
             lang_type: "gomod".into(),
             packages: vec![pkg("new", "1.0.0")],
+            ..Default::default()
         },
     );
     let inv = merge(&[(lr("sha256:1"), l1), (lr("sha256:2"), l2)], &opts());
@@ -131,6 +135,7 @@ fn os_owned_files_are_not_reported_as_language_packages() {
         AppFile {
             lang_type: "python-pkg".into(),
             packages: vec![pkg("PyYAML", "6.0")],
+            ..Default::default()
         },
     );
     l1.apps.insert(
@@ -138,6 +143,7 @@ fn os_owned_files_are_not_reported_as_language_packages() {
         AppFile {
             lang_type: "python-pkg".into(),
             packages: vec![pkg("requests", "2.0")],
+            ..Default::default()
         },
     );
     let layers = [(lr("sha256:1"), l1)];

@@ -56,11 +56,16 @@ struct Replace {
 
 /// `go.mod`, following Trivy: the main module as root; `require`d modules
 /// direct or indirect (`// indirect`; indirect ones are dropped for
-/// `go` < 1.17, whose go.mod does not list them all — see [`merge_go_sum`]);
-/// `replace` with a version swaps the module, a local-path replacement
-/// removes it; `exclude` only constrains resolution and adds nothing. The
-/// `toolchain` directive is reported as `stdlib`; the `go` directive alone
-/// (a language version, not a toolchain) is not.
+/// `go` < 1.17 or no `go` line, whose go.mod does not list them all — see
+/// [`merge_go_sum`]); `replace` with a version swaps the module, a
+/// local-path replacement removes it; `exclude` only constrains resolution
+/// and adds nothing.
+///
+/// `stdlib` is emitted from the `toolchain` directive, or (as Trivy does)
+/// from a `go` line of 1.21 or later when there is none (`go 1.22` →
+/// `v1.22.0`). Trivy reports it only with `--detection-priority
+/// comprehensive`; customs-inventory drops it in the default (precise)
+/// mode, after the layer cache, so this output does not depend on options.
 pub fn parse_go_mod(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
     let text = utf8(path, data)?;
     let mut module: Option<String> = None;
@@ -127,14 +132,20 @@ pub fn parse_go_mod(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> 
     if block.is_some() {
         return Err(LangError::new(path, "unterminated ( block"));
     }
-    let skip_indirect = go_version.as_deref().is_some_and(less_than_1_17);
+    let skip_indirect = go_version.as_deref().is_none_or(less_than_1_17);
     let mut pkgs: BTreeMap<String, Package> = BTreeMap::new();
-    if let Some(tc) = toolchain {
-        let v = tc.strip_prefix("go").unwrap_or(&tc);
-        let v = v.split('-').next().unwrap_or(v);
-        let mut p = new_pkg(lt::GOMOD, "stdlib", &format!("v{v}"));
+    let stdlib = match (&toolchain, &go_version) {
+        (Some(tc), _) => {
+            let v = tc.split('-').next().unwrap_or(tc);
+            Some(v.strip_prefix("go").unwrap_or(v).to_string())
+        }
+        (None, Some(g)) => toolchain_from_go_line(g),
+        (None, None) => None,
+    };
+    if let Some(v) = stdlib.filter(|v| !v.is_empty()) {
+        let mut p = new_pkg(lt::GOMOD, STDLIB, &format!("v{v}"));
         p.relationship = Some(Relationship::Direct);
-        pkgs.insert("stdlib".into(), p);
+        pkgs.insert(STDLIB.into(), p);
     }
     if let Some(m) = &module {
         let mut p = new_pkg(lt::GOMOD, m, "");
@@ -171,6 +182,58 @@ pub fn parse_go_mod(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> 
     Ok(pkgs.into_values().collect())
 }
 
+/// The name of the standard library's pseudo-module.
+pub const STDLIB: &str = "stdlib";
+
+/// The toolchain a `go` line implies when there is no `toolchain` line
+/// (Trivy's rule): `1.N.P` as is, `1.N` as `1.N.0`, `1.NrcR` as is; none
+/// before Go 1.21, which had no toolchain selection.
+fn toolchain_from_go_line(v: &str) -> Option<String> {
+    let parts: Vec<&str> = v.split('.').collect();
+    let (major_minor, full) = if parts.len() > 2 {
+        (parts[..2].join("."), v.to_string())
+    } else if let Some((mm, _)) = v.split_once("rc") {
+        (mm.to_string(), v.to_string())
+    } else {
+        (v.to_string(), format!("{v}.0"))
+    };
+    let mut it = major_minor.split('.');
+    let major: u32 = it.next()?.parse().ok()?;
+    let minor: u32 = it.next()?.parse().ok()?;
+    (major > 1 || (major == 1 && minor >= 21)).then_some(full)
+}
+
+/// Does this go.mod need its go.sum to be complete? True for a `go`
+/// directive older than 1.17, or none (such go.mod files do not list every
+/// indirect module), as Trivy decides.
+pub fn go_mod_needs_go_sum(go_mod: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(go_mod);
+    let go = text.lines().find_map(|l| {
+        let (t, _) = tokens(l);
+        (t.first().map(String::as_str) == Some("go"))
+            .then(|| t.get(1).cloned())
+            .flatten()
+    });
+    go.as_deref().is_none_or(less_than_1_17)
+}
+
+/// Add to a go.mod's packages the go.sum modules it does not name, as
+/// indirect (Trivy's `mergeGoSum`). Call it only when
+/// [`go_mod_needs_go_sum`] says so.
+pub fn merge_go_sum_packages(mut go_mod: Vec<Package>, go_sum: &[Package]) -> Vec<Package> {
+    let names: std::collections::HashSet<String> = go_mod.iter().map(|p| p.name.clone()).collect();
+    for p in go_sum {
+        if !names.contains(&p.name) {
+            let mut p = p.clone();
+            p.relationship = Some(Relationship::Indirect);
+            p.dev = false;
+            go_mod.push(p);
+        }
+    }
+    crate::util::sort_packages(&mut go_mod);
+    go_mod
+}
+
 fn less_than_1_17(v: &str) -> bool {
     let mut it = v.split('.');
     let major: u32 = it.next().and_then(|m| m.parse().ok()).unwrap_or(0);
@@ -184,7 +247,9 @@ fn less_than_1_17(v: &str) -> bool {
 
 /// `go.sum`: one package per module path (the last version listed wins, as
 /// Trivy does); `/go.mod`-only hashes count too, as they name the version
-/// the build selected.
+/// the build selected. Beside a go.mod it only completes it (see
+/// [`merge_go_sum`]); a lone go.sum is reported on its own (Trivy does not
+/// read one).
 pub fn parse_go_sum(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
     let text = utf8(path, data)?;
     let mut mods: BTreeMap<&str, &str> = BTreeMap::new();
@@ -220,28 +285,42 @@ pub fn merge_go_sum(
     go_sum_path: &str,
     go_sum: &[u8],
 ) -> Result<Vec<Package>, LangError> {
-    let mut pkgs = parse_go_mod(go_mod_path, go_mod)?;
-    let text = utf8(go_mod_path, go_mod)?;
-    let old = text.lines().find_map(|l| {
-        let (t, _) = tokens(l);
-        (t.first().map(String::as_str) == Some("go"))
-            .then(|| t.get(1).cloned())
-            .flatten()
-    });
-    if !old.as_deref().is_some_and(less_than_1_17) {
+    let pkgs = parse_go_mod(go_mod_path, go_mod)?;
+    if !go_mod_needs_go_sum(go_mod) {
         return Ok(pkgs);
     }
-    for p in parse_go_sum(go_sum_path, go_sum)? {
-        if !pkgs.iter().any(|q| q.name == p.name) {
-            pkgs.push(p);
-        }
-    }
-    crate::util::sort_packages(&mut pkgs);
-    Ok(pkgs)
+    let sum = parse_go_sum(go_sum_path, go_sum)?;
+    Ok(merge_go_sum_packages(pkgs, &sum))
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn toolchain_from_go_lines() {
+        assert_eq!(toolchain_from_go_line("1.22").as_deref(), Some("1.22.0"));
+        assert_eq!(toolchain_from_go_line("1.22.4").as_deref(), Some("1.22.4"));
+        assert_eq!(
+            toolchain_from_go_line("1.23rc1").as_deref(),
+            Some("1.23rc1")
+        );
+        assert_eq!(toolchain_from_go_line("1.20"), None);
+        assert_eq!(toolchain_from_go_line("x"), None);
+    }
+
+    #[test]
+    fn go_sum_completes_without_overriding() {
+        let m = parse_go_mod("go.mod", b"module x\ngo 1.16\nrequire a.com/b v1.0.0\n")
+            .unwrap_or_default();
+        let s = parse_go_sum(
+            "go.sum",
+            b"a.com/b v0.9.0 h1:x=\nc.com/d v1.1.0/go.mod h1:z=\n",
+        )
+        .unwrap_or_default();
+        let p = merge_go_sum_packages(m, &s);
+        let ids: Vec<_> = p.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["a.com/b@v1.0.0", "c.com/d@v1.1.0", "x"]);
+    }
     use super::*;
 
     #[test]

@@ -232,38 +232,203 @@ fn text_of(n: Option<roxmltree::Node<'_, '_>>) -> Option<String> {
     n.and_then(|n| n.text()).map(|t| t.trim().to_string())
 }
 
-/// `pom.xml`: the project itself (root) and its declared dependencies with
-/// the versions written in this file, `${property}` resolved from the same
-/// pom's `<properties>`, `project.version`/`project.groupId` and the parent
-/// reference. Parent poms, BOMs and remote repositories are not fetched, so
-/// dependencies whose version comes from elsewhere are reported without one
-/// are skipped with a debug message. `test` scope marks dev dependencies.
-pub fn parse_pom(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
-    let text = utf8(path, data)?;
+#[derive(Clone)]
+struct RawDep {
+    group: String,
+    artifact: String,
+    version: Option<String>,
+    scope: Option<String>,
+}
+
+/// What one pom.xml says, before inheritance and interpolation.
+struct RawPom {
+    group: Option<String>,
+    artifact: String,
+    version: Option<String>,
+    /// groupId, artifactId, version, relativePath of `<parent>`.
+    parent: Option<(String, String, Option<String>, String)>,
+    props: Vec<(String, String)>,
+    managed: Vec<RawDep>,
+    deps: Vec<RawDep>,
+}
+
+fn read_pom(path: &str, text: &str) -> Result<RawPom, LangError> {
     let doc = roxmltree::Document::parse(text)
         .map_err(|e| LangError::new(path, format!("invalid XML: {e}")))?;
     let root = doc.root_element();
     if root.tag_name().name() != "project" {
         return Err(LangError::new(path, "root element is not <project>"));
     }
-    let parent = child(root, "parent");
-    let parent_group = text_of(parent.and_then(|p| child(p, "groupId")));
-    let parent_version = text_of(parent.and_then(|p| child(p, "version")));
-    let group = text_of(child(root, "groupId"))
+    let parent = child(root, "parent").and_then(|p| {
+        Some((
+            text_of(child(p, "groupId"))?,
+            text_of(child(p, "artifactId"))?,
+            text_of(child(p, "version")),
+            text_of(child(p, "relativePath")).unwrap_or_else(|| "../pom.xml".into()),
+        ))
+    });
+    let mut props = Vec::new();
+    if let Some(ps) = child(root, "properties") {
+        for p in ps.children().filter(|c| c.is_element()) {
+            props.push((
+                p.tag_name().name().to_string(),
+                p.text().unwrap_or("").trim().to_string(),
+            ));
+        }
+    }
+    let deps_of = |container: Option<roxmltree::Node<'_, '_>>| -> Vec<RawDep> {
+        let Some(c) = container.and_then(|c| child(c, "dependencies")) else {
+            return Vec::new();
+        };
+        c.children()
+            .filter(|d| d.is_element() && d.tag_name().name() == "dependency")
+            .filter_map(|d| {
+                Some(RawDep {
+                    group: text_of(child(d, "groupId"))?,
+                    artifact: text_of(child(d, "artifactId"))?,
+                    version: text_of(child(d, "version")).filter(|v| !v.is_empty()),
+                    scope: text_of(child(d, "scope")).filter(|v| !v.is_empty()),
+                })
+            })
+            .collect()
+    };
+    Ok(RawPom {
+        group: text_of(child(root, "groupId")),
+        artifact: text_of(child(root, "artifactId")).unwrap_or_default(),
+        version: text_of(child(root, "version")),
+        parent,
+        props,
+        managed: deps_of(child(root, "dependencyManagement")),
+        deps: deps_of(Some(root)),
+    })
+}
+
+/// `a/b/pom.xml` + `../pom.xml` → `a/pom.xml`; a directory gets
+/// `/pom.xml`. `None` when the path leaves the tree.
+fn join_relative(pom_path: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = pom_path.split('/').collect();
+    parts.pop();
+    for c in rel.trim().split(['/', '\\']) {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = parts.join("/");
+    if !out.ends_with(".xml") {
+        if !out.is_empty() {
+            out.push('/');
+        }
+        out.push_str("pom.xml");
+    }
+    Some(out)
+}
+
+/// Maven version ranges (`[1.0,2.0)`, `(,1.5]`) are constraints, not the
+/// installed version: `[1.2.3]` (a hard requirement) gives `1.2.3`, any
+/// other range gives no version.
+fn installed_version(v: &str) -> Option<String> {
+    let v = v.trim();
+    if v.starts_with('[') || v.starts_with('(') {
+        let inner = v.strip_prefix('[').and_then(|r| r.strip_suffix(']'))?;
+        return (!inner.contains(',') && !inner.trim().is_empty())
+            .then(|| inner.trim().to_string());
+    }
+    Some(v.to_string())
+}
+
+/// `pom.xml`: the project itself (root) and its declared dependencies, as
+/// [`parse_pom_with_parents`] with no parent available.
+pub fn parse_pom(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    parse_pom_with_parents(path, data, &|_| None)
+}
+
+/// Does this pom.xml name a `<parent>`? (Only those are read again at the
+/// merge, with their parents.)
+pub fn pom_has_parent(data: &[u8]) -> bool {
+    memchr::memmem::find(data, b"<parent>").is_some()
+}
+
+/// `pom.xml`: the project (root) and its declared dependencies (direct),
+/// versions from the dependency, else the `<dependencyManagement>` of this
+/// pom or its parents; `${property}` from `<properties>` of this pom and its
+/// parents (the child's win), `project.*` and `project.parent.*`.
+/// Parents are read through `parent_pom` (the tree's `pom.xml` at the
+/// `relativePath`, default `../pom.xml`, whose coordinates must match the
+/// `<parent>` element), up to 16 levels; their `<dependencies>` are
+/// inherited as Maven does. No remote repositories: a version known only
+/// to a parent outside the tree or a BOM is not known and the dependency is
+/// skipped. Scopes `test`, `provided` and `system` are not runtime
+/// dependencies (Trivy skips them): they are dev. Version ranges are not
+/// installed versions ([`installed_version`]).
+pub fn parse_pom_with_parents(
+    path: &str,
+    data: &[u8],
+    parent_pom: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Package>, LangError> {
+    let text = utf8(path, data)?;
+    let pom = read_pom(path, text)?;
+    // The parent chain, nearest first.
+    let mut chain: Vec<RawPom> = Vec::new();
+    let mut at = path.to_string();
+    let mut next = pom.parent.clone();
+    while let Some((pg, pa, pv, rel)) = next.take() {
+        if chain.len() >= 16 {
+            break;
+        }
+        let Some(ppath) = join_relative(&at, &rel) else {
+            break;
+        };
+        let Some(ptext) = parent_pom(&ppath) else {
+            break;
+        };
+        let Ok(parent) = read_pom(&ppath, &ptext) else {
+            break;
+        };
+        let pgroup = parent
+            .group
+            .clone()
+            .or(parent.parent.as_ref().map(|p| p.0.clone()));
+        let pversion = parent
+            .version
+            .clone()
+            .or(parent.parent.as_ref().and_then(|p| p.2.clone()));
+        if pgroup.as_deref() != Some(pg.as_str())
+            || parent.artifact != pa
+            || (pv.is_some() && pversion.is_some() && pv != pversion)
+        {
+            tracing::debug!(
+                file = path,
+                parent = ppath,
+                "parent pom coordinates differ, not used"
+            );
+            break;
+        }
+        next = parent.parent.clone();
+        at = ppath;
+        chain.push(parent);
+    }
+    let parent_group = pom.parent.as_ref().map(|p| p.0.clone());
+    let parent_version = pom.parent.as_ref().and_then(|p| p.2.clone());
+    let group = pom
+        .group
+        .clone()
         .or(parent_group.clone())
         .unwrap_or_default();
-    let artifact = text_of(child(root, "artifactId")).unwrap_or_default();
-    let version = text_of(child(root, "version"))
+    let artifact = pom.artifact.clone();
+    let version = pom
+        .version
+        .clone()
         .or(parent_version.clone())
         .unwrap_or_default();
 
     let mut props: HashMap<String, String> = HashMap::new();
-    if let Some(ps) = child(root, "properties") {
-        for p in ps.children().filter(|c| c.is_element()) {
-            props.insert(
-                p.tag_name().name().to_string(),
-                p.text().unwrap_or("").trim().to_string(),
-            );
+    for p in chain.iter().rev().chain(std::iter::once(&pom)) {
+        for (k, v) in &p.props {
+            props.insert(k.clone(), v.clone());
         }
     }
     for (k, v) in [
@@ -298,27 +463,26 @@ pub fn parse_pom(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
         }
         (!out.contains("${")).then_some(out)
     };
-    // Versions managed in this pom's <dependencyManagement>.
-    let mut managed: HashMap<String, String> = HashMap::new();
-    let dep_nodes = |container: Option<roxmltree::Node<'_, '_>>| -> Vec<(String, String, Option<String>, Option<String>)> {
-        let Some(c) = container.and_then(|c| child(c, "dependencies")) else { return Vec::new() };
-        c.children()
-            .filter(|d| d.is_element() && d.tag_name().name() == "dependency")
-            .filter_map(|d| {
-                Some((
-                    text_of(child(d, "groupId"))?,
-                    text_of(child(d, "artifactId"))?,
-                    text_of(child(d, "version")),
-                    text_of(child(d, "scope")),
-                ))
-            })
-            .collect()
-    };
-    for (g, a, v, _) in dep_nodes(child(root, "dependencyManagement")) {
-        if let (Some(g), Some(a), Some(v)) =
-            (resolve(&g), resolve(&a), v.as_deref().and_then(resolve))
-        {
-            managed.insert(format!("{g}:{a}"), v);
+    // Managed versions and scopes: the nearest pom wins.
+    let mut managed: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
+    for p in chain.iter().rev().chain(std::iter::once(&pom)) {
+        for d in &p.managed {
+            if let (Some(g), Some(a)) = (resolve(&d.group), resolve(&d.artifact)) {
+                let v = d.version.as_deref().and_then(resolve);
+                managed.insert(format!("{g}:{a}"), (v, d.scope.clone()));
+            }
+        }
+    }
+    // Dependencies: the parents' are inherited; the child's override.
+    let mut declared: Vec<(String, RawDep)> = Vec::new();
+    for p in chain.iter().rev().chain(std::iter::once(&pom)) {
+        for d in &p.deps {
+            let (Some(g), Some(a)) = (resolve(&d.group), resolve(&d.artifact)) else {
+                continue;
+            };
+            let name = format!("{g}:{a}");
+            declared.retain(|(n, _)| *n != name);
+            declared.push((name, d.clone()));
         }
     }
     let mut out = Vec::new();
@@ -340,31 +504,88 @@ pub fn parse_pom(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
         None
     };
     let mut deps = Vec::new();
-    for (g, a, v, scope) in dep_nodes(Some(root)) {
-        let (Some(g), Some(a)) = (resolve(&g), resolve(&a)) else {
-            continue;
-        };
-        let name = format!("{g}:{a}");
-        let v = match v {
-            Some(v) => resolve(&v),
-            None => managed.get(&name).cloned(),
+    for (name, d) in declared {
+        let m = managed.get(&name);
+        let v = match &d.version {
+            Some(v) => resolve(v),
+            None => m.and_then(|(v, _)| v.clone()),
         };
         let Some(v) = v.filter(|v| valid(v)) else {
             tracing::debug!(
                 file = path,
                 dependency = name,
-                "version not declared in this pom, skipped"
+                "version not declared in this pom or its parents, skipped"
             );
             continue;
         };
+        let v = installed_version(&v).unwrap_or_default();
+        let scope = d.scope.clone().or_else(|| m.and_then(|(_, s)| s.clone()));
         let mut p = new_pkg(lt::POM, &name, &v);
         p.relationship = Some(Relationship::Direct);
-        p.dev = scope.as_deref() == Some("test");
+        p.dev = matches!(scope.as_deref(), Some("test" | "provided" | "system"));
+        if scope.as_deref() == Some("import") {
+            continue;
+        }
         deps.push(p.id.clone());
         out.push(p);
     }
     if let Some(first) = out.first_mut().filter(|p| Some(&p.id) == root_id.as_ref()) {
         first.depends_on = deps;
+    }
+    let mut out = dedupe(out);
+    crate::util::sort_packages(&mut out);
+    Ok(out)
+}
+
+#[derive(serde::Deserialize)]
+struct SbtLock {
+    #[serde(rename = "lockVersion")]
+    lock_version: u32,
+    #[serde(default)]
+    dependencies: Vec<SbtDep>,
+}
+
+#[derive(serde::Deserialize)]
+struct SbtDep {
+    org: String,
+    name: String,
+    version: String,
+    #[serde(default)]
+    configurations: Vec<String>,
+}
+
+/// sbt `build.sbt.lock` (sbt-dependency-lock, format version 1): every
+/// dependency as `org:name`; one in neither the `compile` nor the `runtime`
+/// configuration (test-only, provided) is dev (Trivy skips it).
+pub fn parse_sbt_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    let lock: SbtLock = crate::util::json(path, data)?;
+    if lock.lock_version != 1 {
+        return Err(LangError::new(
+            path,
+            format!("unsupported lockVersion {}", lock.lock_version),
+        ));
+    }
+    let mut out = Vec::new();
+    for d in &lock.dependencies {
+        if d.org.is_empty() || d.name.is_empty() || d.version.is_empty() {
+            return Err(LangError::new(
+                path,
+                format!(
+                    "dependency {}:{} without org, name or version",
+                    d.org, d.name
+                ),
+            ));
+        }
+        let mut p = new_pkg(
+            customs_model::lang_type::SBT,
+            &format!("{}:{}", d.org, d.name),
+            &d.version,
+        );
+        p.dev = !d
+            .configurations
+            .iter()
+            .any(|c| c == "compile" || c == "runtime");
+        out.push(p);
     }
     Ok(dedupe(out))
 }
@@ -410,6 +631,40 @@ pub fn parse_gradle_lockfile(path: &str, data: &[u8]) -> Result<Vec<Package>, La
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn relative_paths_and_ranges() {
+        assert_eq!(
+            join_relative("a/b/pom.xml", "../pom.xml").as_deref(),
+            Some("a/pom.xml")
+        );
+        assert_eq!(
+            join_relative("a/b/pom.xml", "../parent").as_deref(),
+            Some("a/parent/pom.xml")
+        );
+        assert_eq!(join_relative("pom.xml", "../pom.xml"), None);
+        assert_eq!(join_relative("b/pom.xml", "..").as_deref(), Some("pom.xml"));
+        assert_eq!(installed_version("[1.2.3]").as_deref(), Some("1.2.3"));
+        assert_eq!(installed_version("[1.0,2.0)"), None);
+        assert_eq!(installed_version("(,1.5]"), None);
+        assert_eq!(installed_version("2.0").as_deref(), Some("2.0"));
+    }
+
+    #[test]
+    fn parent_coordinates_must_match() {
+        let child = b"<project><parent><groupId>g</groupId><artifactId>p</artifactId><version>1</version></parent><artifactId>c</artifactId><dependencies><dependency><groupId>x</groupId><artifactId>y</artifactId></dependency></dependencies></project>";
+        let parent = |a: &str| {
+            format!("<project><groupId>g</groupId><artifactId>{a}</artifactId><version>1</version><dependencyManagement><dependencies><dependency><groupId>x</groupId><artifactId>y</artifactId><version>9</version></dependency></dependencies></dependencyManagement></project>")
+        };
+        let ok = parse_pom_with_parents("m/pom.xml", child, &|p| {
+            (p == "pom.xml").then(|| parent("p"))
+        })
+        .unwrap_or_default();
+        assert!(ok.iter().any(|p| p.id == "x:y:9"), "{ok:?}");
+        let other =
+            parse_pom_with_parents("m/pom.xml", child, &|_| Some(parent("q"))).unwrap_or_default();
+        assert!(!other.iter().any(|p| p.name == "x:y"), "{other:?}");
+    }
     use super::*;
 
     #[test]

@@ -28,10 +28,13 @@ use customs_model::lang_type as lt;
 use customs_model::Package;
 
 mod binary;
+mod conan;
 mod dotnet;
 mod golang;
 mod java;
 mod jsonc;
+mod julia;
+mod manifest;
 mod misc;
 mod mixlock;
 mod node;
@@ -41,7 +44,20 @@ mod ruby;
 mod rust;
 mod util;
 
-pub use golang::{merge_go_sum, parse_go_sum};
+pub use golang::{go_mod_needs_go_sum, merge_go_sum, merge_go_sum_packages, parse_go_sum, STDLIB};
+pub use java::{parse_pom_with_parents, pom_has_parent};
+pub use manifest::{apply_manifests, is_manifest, manifest_for};
+
+/// Project manifests: read only to complete the lockfile beside them
+/// (direct and dev dependencies), never reported as targets of their own.
+pub mod manifest_type {
+    /// A project's `package.json` (not under `node_modules`), for yarn.lock.
+    pub const PACKAGE_JSON: &str = "manifest:package.json";
+    /// `pyproject.toml`, for poetry.lock (Poetry groups).
+    pub const PYPROJECT: &str = "manifest:pyproject.toml";
+    /// `Cargo.toml`, for Cargo.lock (`[dev-dependencies]`).
+    pub const CARGO_TOML: &str = "manifest:Cargo.toml";
+}
 
 /// What kind of artifact an analyzer reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,6 +69,9 @@ pub enum Kind {
     Installed,
     /// An executable (Go build info, Rust cargo-auditable).
     Binary,
+    /// A project manifest (`package.json`, `pyproject.toml`, `Cargo.toml`)
+    /// read only to complete the lockfile beside it; see [`apply_manifests`].
+    Manifest,
 }
 
 /// An analyzer: the Trivy result `Type` it produces and the kind of input.
@@ -89,9 +108,11 @@ const fn an(lang_type: &'static str, kind: Kind) -> Option<Analyzer> {
 /// path components. Paths use `/`; a leading `/` or `./` does not matter.
 /// Cheap enough to call for every file of an image (no allocation).
 ///
-/// `go.sum` is not an analyzer of its own: it only completes a `go.mod` of a
-/// module older than Go 1.17 (see [`merge_go_sum`]), as Trivy does.
+/// `go.sum` completes the `go.mod` beside it when that is older than Go 1.17
+/// (see [`merge_go_sum`]); a lone `go.sum` is reported on its own.
 pub fn analyzer_for(path: &str) -> Option<Analyzer> {
+    use customs_model::lang_type as et;
+    use manifest_type as mt;
     use Kind::*;
     let path = path.trim_end_matches('/');
     let (dir, file) = match path.rfind('/') {
@@ -101,7 +122,7 @@ pub fn analyzer_for(path: &str) -> Option<Analyzer> {
     let parent = dir.rsplit('/').next().unwrap_or("");
     match file {
         "Cargo.lock" => return an(lt::CARGO, Lockfile),
-        "go.mod" => return an(lt::GOMOD, Lockfile),
+        "go.mod" | "go.sum" => return an(lt::GOMOD, Lockfile),
         "package-lock.json" => return an(lt::NPM, Lockfile),
         "yarn.lock" => return an(lt::YARN, Lockfile),
         "pnpm-lock.yaml" => return an(lt::PNPM, Lockfile),
@@ -110,12 +131,20 @@ pub fn analyzer_for(path: &str) -> Option<Analyzer> {
         "poetry.lock" => return an(lt::POETRY, Lockfile),
         "Pipfile.lock" => return an(lt::PIPENV, Lockfile),
         "uv.lock" => return an(lt::UV, Lockfile),
-        "Gemfile.lock" => return an(lt::BUNDLER, Lockfile),
+        "Gemfile.lock" | "gems.locked" => return an(lt::BUNDLER, Lockfile),
         "composer.lock" => return an(lt::COMPOSER, Lockfile),
         "mix.lock" => return an(lt::HEX, Lockfile),
         "pom.xml" => return an(lt::POM, Lockfile),
         "gradle.lockfile" => return an(lt::GRADLE, Lockfile),
-        "packages.lock.json" => return an(lt::NUGET, Lockfile),
+        "packages.lock.json" | "packages.config" => return an(lt::NUGET, Lockfile),
+        "conan.lock" => return an(et::CONAN, Lockfile),
+        "Manifest.toml" | "JuliaManifest.toml" => return an(et::JULIA, Lockfile),
+        "build.sbt.lock" => return an(et::SBT, Lockfile),
+        "environment.yaml" | "environment.yml" => return an(et::CONDA_ENV, Lockfile),
+        "pylock.toml" => return an(et::PYLOCK, Lockfile),
+        "package.json" if !under_node_modules(dir) => return an(mt::PACKAGE_JSON, Manifest),
+        "pyproject.toml" => return an(mt::PYPROJECT, Manifest),
+        "Cargo.toml" => return an(mt::CARGO_TOML, Manifest),
         "pubspec.lock" => return an(lt::PUB, Lockfile),
         "Podfile.lock" => return an(lt::COCOAPODS, Lockfile),
         "Package.resolved" => return an(lt::SWIFT, Lockfile),
@@ -143,6 +172,20 @@ pub fn analyzer_for(path: &str) -> Option<Analyzer> {
     if file.ends_with("gradle.lockfile") {
         return an(lt::GRADLE, Lockfile);
     }
+    if has_ext_ci(file, "packages.props") {
+        // Directory.Packages.props, Packages.props (Trivy's suffix rule).
+        return an(et::PACKAGES_PROPS, Lockfile);
+    }
+    // PEP 751 named lock files: pylock.<name>.toml.
+    if file.starts_with("pylock.") && file.ends_with(".toml") && file.len() > "pylock..toml".len() {
+        return an(et::PYLOCK, Lockfile);
+    }
+    // Julia ≥ 1.11 version-specific manifests: Manifest-v1.11.toml.
+    if (file.starts_with("Manifest-v") || file.starts_with("JuliaManifest-v"))
+        && file.ends_with(".toml")
+    {
+        return an(et::JULIA, Lockfile);
+    }
     if has_ext_ci(file, ".jar")
         || has_ext_ci(file, ".war")
         || has_ext_ci(file, ".ear")
@@ -164,6 +207,13 @@ fn is_in_node_modules(dir: &str) -> bool {
     dir.starts_with("node_modules/") || dir.contains("/node_modules/")
 }
 
+fn under_node_modules(dir: &str) -> bool {
+    is_in_node_modules(dir)
+        || dir == "node_modules"
+        || dir.ends_with("/node_modules")
+        || dir.split('/').any(|c| c == "node_modules")
+}
+
 /// Is this file content a candidate binary (ELF, PE or Mach-O)? Looks only
 /// at the first bytes; a `true` is no promise that build info is inside.
 pub fn is_binary_candidate(head: &[u8]) -> bool {
@@ -174,8 +224,14 @@ pub fn is_binary_candidate(head: &[u8]) -> bool {
 /// [`analyzer_for`] chose for `path`. Returns the packages in a stable
 /// order (sorted by name, then version, then file path).
 pub fn parse(analyzer: &Analyzer, path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    use customs_model::lang_type as et;
+    let file = path.rsplit('/').next().unwrap_or(path);
+    if analyzer.kind == Kind::Manifest {
+        return manifest::parse(analyzer.lang_type, path, data);
+    }
     let mut pkgs = match analyzer.lang_type {
         lt::CARGO => rust::parse_cargo_lock(path, data)?,
+        lt::GOMOD if file == "go.sum" => golang::parse_go_sum(path, data)?,
         lt::GOMOD => golang::parse_go_mod(path, data)?,
         lt::NPM => node::parse_package_lock(path, data)?,
         lt::YARN => node::parse_yarn_lock(path, data)?,
@@ -195,7 +251,14 @@ pub fn parse(analyzer: &Analyzer, path: &str, data: &[u8]) -> Result<Vec<Package
         lt::POM => java::parse_pom(path, data)?,
         lt::GRADLE => java::parse_gradle_lockfile(path, data)?,
         lt::JAR => java::parse_jar(path, data)?,
+        lt::NUGET if file == "packages.config" => dotnet::parse_packages_config(path, data)?,
         lt::NUGET => dotnet::parse_packages_lock(path, data)?,
+        et::PACKAGES_PROPS => dotnet::parse_packages_props(path, data)?,
+        et::CONAN => conan::parse_conan_lock(path, data)?,
+        et::JULIA => julia::parse_manifest(path, data)?,
+        et::SBT => java::parse_sbt_lock(path, data)?,
+        et::CONDA_ENV => misc::parse_conda_environment(path, data)?,
+        et::PYLOCK => python::parse_pylock(path, data)?,
         lt::DOTNET_CORE => dotnet::parse_deps_json(path, data)?,
         lt::PUB => misc::parse_pubspec_lock(path, data)?,
         lt::COCOAPODS => misc::parse_podfile_lock(path, data)?,
@@ -254,7 +317,31 @@ mod tests {
             ("METADATA", None),
             ("app/node_modules/x/package.json", Some(lt::NODE_PKG)),
             ("node_modules/@s/x/package.json", Some(lt::NODE_PKG)),
-            ("app/package.json", None),
+            ("app/package.json", Some(manifest_type::PACKAGE_JSON)),
+            ("a/node_modules/package.json", None),
+            ("pyproject.toml", Some(manifest_type::PYPROJECT)),
+            ("crates/x/Cargo.toml", Some(manifest_type::CARGO_TOML)),
+            ("gems.locked", Some(lt::BUNDLER)),
+            ("conan.lock", Some(customs_model::lang_type::CONAN)),
+            ("Manifest.toml", Some(customs_model::lang_type::JULIA)),
+            ("Manifest-v1.11.toml", Some(customs_model::lang_type::JULIA)),
+            ("build.sbt.lock", Some(customs_model::lang_type::SBT)),
+            (
+                "env/environment.yml",
+                Some(customs_model::lang_type::CONDA_ENV),
+            ),
+            (
+                "environment.yaml",
+                Some(customs_model::lang_type::CONDA_ENV),
+            ),
+            ("packages.config", Some(lt::NUGET)),
+            (
+                "src/Directory.Packages.props",
+                Some(customs_model::lang_type::PACKAGES_PROPS),
+            ),
+            ("pylock.toml", Some(customs_model::lang_type::PYLOCK)),
+            ("pylock.dev.toml", Some(customs_model::lang_type::PYLOCK)),
+            ("pylock..toml", None),
             (
                 "usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.gemspec",
                 Some(lt::GEMSPEC),
@@ -270,7 +357,7 @@ mod tests {
             ("opt/conda/conda-meta/zlib-1.2-0.json", Some(lt::CONDA_PKG)),
             ("mix.lock", Some(lt::HEX)),
             ("go.mod", Some(lt::GOMOD)),
-            ("go.sum", None),
+            ("go.sum", Some(lt::GOMOD)),
             ("buildscript-gradle.lockfile", Some(lt::GRADLE)),
             ("Package.resolved", Some(lt::SWIFT)),
             ("README.md", None),

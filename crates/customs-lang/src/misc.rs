@@ -202,3 +202,95 @@ pub fn parse_conda_meta(path: &str, data: &[u8]) -> Result<Vec<Package>, LangErr
     p.file_path = path.to_string();
     Ok(vec![p])
 }
+
+#[derive(Deserialize)]
+struct CondaEnv {
+    #[serde(default)]
+    dependencies: Vec<CondaDep>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CondaDep {
+    Spec(String),
+    /// `- pip: [...]`: another installer's requirements.
+    Installer(BTreeMap<String, Vec<String>>),
+}
+
+/// A conda match spec → (name, pinned version): `numpy=1.21.2=py39h…`,
+/// `numpy==1.8.1`, `numpy 1.8.1 py27_0`, `conda-forge::numpy=1.21` (the
+/// channel dropped). Ranges and wildcards (`>=1.0`, `1.21.*`) pin nothing:
+/// the version is empty, as Trivy leaves it.
+fn conda_spec(spec: &str) -> Option<(String, String)> {
+    let spec = spec.split('#').next().unwrap_or(spec);
+    let spec = spec.rsplit("::").next().unwrap_or(spec);
+    let spaced = spec
+        .replace('>', " >")
+        .replace('<', " <")
+        .replace('!', " !")
+        .replace('~', " ~")
+        .replace('=', " ");
+    let mut f = spaced.split_whitespace();
+    let name = f.next()?.trim_matches(|c| c == '"' || c == '\'');
+    if name.is_empty() {
+        return None;
+    }
+    let version = f
+        .next()
+        .filter(|v| {
+            v.chars().next().is_some_and(|c| c.is_ascii_digit()) && !v.contains(['*', ',', '|'])
+        })
+        .unwrap_or("");
+    Some((name.to_string(), version.to_string()))
+}
+
+/// conda `environment.yaml` / `environment.yml`: the conda packages of
+/// `dependencies` (name and pinned version; unpinned ones without a
+/// version, as Trivy reports them). The `pip:` sub-list names PyPI
+/// packages, not conda ones; it is not reported (Trivy reports them as
+/// conda packages).
+pub fn parse_conda_environment(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    let env: Option<CondaEnv> = yaml(path, data)?;
+    let mut out = Vec::new();
+    for d in env.map(|e| e.dependencies).unwrap_or_default() {
+        match d {
+            CondaDep::Spec(s) => {
+                if let Some((n, v)) = conda_spec(&s) {
+                    out.push(new_pkg(customs_model::lang_type::CONDA_ENV, &n, &v));
+                }
+            }
+            CondaDep::Installer(m) => {
+                tracing::debug!(
+                    file = path,
+                    installers = ?m.keys().collect::<Vec<_>>(),
+                    "non-conda requirements in environment file not reported"
+                );
+            }
+        }
+    }
+    Ok(dedupe(out))
+}
+
+#[cfg(test)]
+mod conda_env_tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        let s = |x: &str| conda_spec(x).map(|(n, v)| format!("{n} {v}"));
+        assert_eq!(
+            s("numpy=1.21.2=py39h20f2e39_0").as_deref(),
+            Some("numpy 1.21.2")
+        );
+        assert_eq!(s("numpy==1.8.1").as_deref(), Some("numpy 1.8.1"));
+        assert_eq!(s("numpy 1.8.1 py27_0").as_deref(), Some("numpy 1.8.1"));
+        assert_eq!(
+            s("conda-forge::zlib=1.2.13").as_deref(),
+            Some("zlib 1.2.13")
+        );
+        assert_eq!(s("python>=3.9").as_deref(), Some("python "));
+        assert_eq!(s("scipy=1.10.*").as_deref(), Some("scipy "));
+        assert_eq!(s("pip").as_deref(), Some("pip "));
+        assert_eq!(s(""), None);
+    }
+}

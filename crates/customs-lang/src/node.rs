@@ -269,13 +269,23 @@ fn lock_v2(path: &str, packages: &BTreeMap<String, LockPkg>) -> Vec<Package> {
         let name = if in_nm {
             name
         } else {
-            // A workspace member's source dir: its name is in the link entry.
-            link_target
+            // A workspace member's source dir: its name is in the link
+            // entry. A directory no link points to (a broken or stale
+            // link, a leftover path) is not a package: its key is a path,
+            // not a name.
+            let Some(n) = link_target
                 .iter()
                 .find(|(_, t)| **t == key.as_str())
                 .and_then(|(l, _)| l.rsplit("node_modules/").next())
-                .map(str::to_string)
-                .unwrap_or(name)
+            else {
+                tracing::debug!(
+                    file = path,
+                    package = key,
+                    "directory entry without a link to it skipped"
+                );
+                continue;
+            };
+            p.name.clone().unwrap_or_else(|| n.to_string())
         };
         let mut pkg = new_pkg(lt::NPM, &name, &version);
         pkg.dev = p.dev;
@@ -330,6 +340,25 @@ pub fn parse_yarn_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangErro
     yarn_classic(path, text)
 }
 
+/// A yarn classic field line, `key value`, either side optionally quoted
+/// (`version "1.0.0"`, `"version" "3.6.0"`, `"@babel/core" "^7.0.0"`).
+/// Returns the unquoted key (a trailing `:` kept) and value.
+fn yarn_field(f: &str) -> (&str, &str) {
+    let (k, rest) = match f.strip_prefix('"') {
+        Some(r) => match r.split_once('"') {
+            Some((k, rest)) => (k, rest),
+            None => (r, ""),
+        },
+        None => f.split_once(' ').unwrap_or((f, "")),
+    };
+    let rest = rest.trim();
+    // `"dependencies":` keeps its colon outside the quotes.
+    if rest == ":" {
+        return (k.trim_end_matches(':'), "");
+    }
+    (k, unquote(rest))
+}
+
 struct YarnEntry {
     patterns: Vec<String>,
     version: String,
@@ -370,24 +399,19 @@ fn yarn_classic(path: &str, text: &str) -> Result<Vec<Package>, LangError> {
                         format!("line {}: field before any entry", n + 1),
                     ));
                 };
-                let f = t.trim();
-                in_deps = f == "dependencies:" || f == "optionalDependencies:";
-                if let Some(v) = f.strip_prefix("version ") {
-                    e.version = unquote(v).to_string();
+                let (k, v) = yarn_field(t.trim());
+                let k = k.trim_end_matches(':');
+                in_deps = v.is_empty() && (k == "dependencies" || k == "optionalDependencies");
+                if k == "version" {
+                    e.version = v.to_string();
                 }
             }
             _ if in_deps => {
                 if let Some(e) = entries.last_mut() {
-                    let f = t.trim();
-                    let (k, v) = if let Some(rest) = f.strip_prefix('"') {
-                        match rest.split_once('"') {
-                            Some((k, v)) => (k, v),
-                            None => continue,
-                        }
-                    } else {
-                        f.split_once(' ').unwrap_or((f, ""))
-                    };
-                    e.deps.push((k.to_string(), unquote(v).to_string()));
+                    let (k, v) = yarn_field(t.trim());
+                    if !k.is_empty() {
+                        e.deps.push((k.to_string(), v.to_string()));
+                    }
                 }
             }
             _ => {}
@@ -551,6 +575,10 @@ struct Importer {
     dev_dependencies: BTreeMap<String, DepRef>,
     #[serde(default, rename = "optionalDependencies")]
     optional_dependencies: BTreeMap<String, DepRef>,
+    #[serde(default, rename = "packageManagerDependencies")]
+    package_manager: BTreeMap<String, Value>,
+    #[serde(default, rename = "configDependencies")]
+    config: BTreeMap<String, Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -612,8 +640,42 @@ fn pnpm_key(key: &str, v5: bool) -> Option<(String, String)> {
 /// `pnpm-lock.yaml` v5, v6 and v9 (`packages` + `snapshots`). Direct
 /// dependencies come from `importers` (or the top-level maps of a
 /// single-project lockfile); `link:` dependencies (workspaces) are skipped.
+/// Entries keyed by a tarball URL or a `file:` path are reported under the
+/// `name` and `version` they carry. A multi-document lockfile (pnpm ≥ 10
+/// writes the package manager's own "env" lockfile as a first document) is
+/// read document by document; the env document (only
+/// `packageManagerDependencies` / `configDependencies`) describes pnpm
+/// itself, not the project, and is skipped.
 pub fn parse_pnpm_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
-    let lock: PnpmLock = yaml(path, data)?;
+    let docs: Vec<Option<PnpmLock>> = crate::util::yaml_multi(path, data)?;
+    let docs: Vec<PnpmLock> = docs.into_iter().flatten().collect();
+    if docs.is_empty() {
+        return Err(LangError::new(path, "no lockfile document"));
+    }
+    let n = docs.len();
+    let mut out = Vec::new();
+    for lock in docs {
+        if n > 1 && lock.is_env_document() {
+            continue;
+        }
+        out.extend(pnpm_document(path, lock)?);
+    }
+    Ok(dedupe(out))
+}
+
+impl PnpmLock {
+    fn is_env_document(&self) -> bool {
+        !self.importers.is_empty()
+            && self.importers.values().all(|i| {
+                i.dependencies.is_empty()
+                    && i.dev_dependencies.is_empty()
+                    && i.optional_dependencies.is_empty()
+                    && !(i.package_manager.is_empty() && i.config.is_empty())
+            })
+    }
+}
+
+fn pnpm_document(path: &str, lock: PnpmLock) -> Result<Vec<Package>, LangError> {
     let lv = match &lock.lockfile_version {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -626,31 +688,78 @@ pub fn parse_pnpm_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangErro
         .unwrap_or(0);
     let v5 = major < 6;
     // v9 keeps dependency edges in `snapshots`, metadata in `packages`.
-    let entries: &BTreeMap<String, PnpmPkg> = if major >= 9 {
+    let entries: &BTreeMap<String, PnpmPkg> = if major >= 9 && !lock.snapshots.is_empty() {
         &lock.snapshots
     } else {
         &lock.packages
     };
+    // name and version of each entry: its own `name`/`version` fields (v9:
+    // those of its `packages` twin), else from the key.
+    let meta = |key: &str, p: &PnpmPkg| -> Option<(String, String)> {
+        let twin = if major >= 9 {
+            lock.packages.get(strip_peer(key, false))
+        } else {
+            None
+        };
+        let from_key = pnpm_key(key, v5);
+        let name = p
+            .name
+            .clone()
+            .or_else(|| twin.and_then(|t| t.name.clone()))
+            .or_else(|| from_key.as_ref().map(|(n, _)| n.clone()))?;
+        let version = p
+            .version
+            .clone()
+            .or_else(|| twin.and_then(|t| t.version.clone()))
+            .or_else(|| from_key.map(|(_, v)| v))?;
+        Some((name, version))
+    };
+    // Every spelling a dependency can use for an entry → its id.
+    let mut by_key: HashMap<String, String> = HashMap::new();
+    for (key, p) in entries {
+        if let Some((n, v)) = meta(key, p) {
+            let id = pkg_id(lt::PNPM, &n, &v);
+            let bare = strip_peer(key, v5);
+            for k in [key.as_str(), bare, bare.trim_start_matches('/')] {
+                by_key.insert(k.to_string(), id.clone());
+            }
+        }
+    }
 
     let mut importers: Vec<&Importer> = lock.importers.values().collect();
     let top = Importer {
         dependencies: lock.dependencies,
         dev_dependencies: lock.dev_dependencies,
         optional_dependencies: lock.optional_dependencies,
+        ..Default::default()
     };
     importers.push(&top);
 
     let dep_id = |name: &str, version: &str| -> Option<String> {
-        if version.starts_with("link:") || version.starts_with("file:") {
+        if version.starts_with("link:") {
             return None;
         }
-        // A version can itself be a key (`/other/1.0.0` aliases, tarballs).
         let bare = strip_peer(version, v5);
+        for cand in [
+            version.to_string(),
+            bare.to_string(),
+            format!("{name}@{bare}"),
+            format!("/{name}@{bare}"),
+            format!("/{name}/{bare}"),
+        ] {
+            if let Some(id) = by_key.get(&cand) {
+                return Some(id.clone());
+            }
+        }
+        if version.starts_with("file:") {
+            return None;
+        }
+        // A version can itself be a key (`/other/1.0.0` aliases).
         if bare.starts_with('/') || (!v5 && bare.contains('@')) {
             let (n, v) = pnpm_key(version, v5)?;
             return Some(pkg_id(lt::PNPM, &n, &v));
         }
-        Some(pkg_id(lt::PNPM, name, strip_peer(version, v5)))
+        Some(pkg_id(lt::PNPM, name, bare))
     };
     let mut direct: HashSet<String> = HashSet::new();
     let mut prod_roots: Vec<String> = Vec::new();
@@ -674,13 +783,12 @@ pub fn parse_pnpm_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangErro
     let mut out = Vec::new();
     let mut any_dev_flag = false;
     for (key, p) in entries {
-        let Some((kn, kv)) = pnpm_key(key, v5) else {
+        let Some((name, version)) = meta(key, p) else {
             tracing::debug!(file = path, key, "unrecognized pnpm package key skipped");
             continue;
         };
-        let name = p.name.clone().unwrap_or(kn);
-        let version = p.version.clone().unwrap_or(kv);
         if !is_registry_version(&version) {
+            tracing::debug!(file = path, key, "pnpm entry without a version skipped");
             continue;
         }
         let mut pkg = new_pkg(lt::PNPM, &name, &version);
@@ -703,7 +811,7 @@ pub fn parse_pnpm_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangErro
     if !any_dev_flag {
         mark_dev_by_reachability(&mut out, &prod_roots);
     }
-    Ok(dedupe(out))
+    Ok(out)
 }
 
 // ----------------------------------------------------------------- bun ----
@@ -844,6 +952,15 @@ pub fn parse_bun_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn yarn_fields() {
+        assert_eq!(yarn_field("version \"1.0.0\""), ("version", "1.0.0"));
+        assert_eq!(yarn_field("\"version\" \"3.6.0\""), ("version", "3.6.0"));
+        assert_eq!(yarn_field("\"dependencies\":"), ("dependencies", ""));
+        assert_eq!(yarn_field("dependencies:"), ("dependencies:", ""));
+        assert_eq!(yarn_field("\"@babel/core\" \"^7\""), ("@babel/core", "^7"));
+    }
     use super::*;
 
     #[test]

@@ -1,7 +1,7 @@
 //! Python: installed distributions (`METADATA`, `PKG-INFO`, single-file
 //! `.egg-info`), `requirements.txt`, `poetry.lock`, `Pipfile.lock`, `uv.lock`.
 
-use crate::util::{dedupe, json, mark_dev_by_reachability, new_pkg, pkg_id, toml, utf8};
+use crate::util::{dedupe, json, mark_dev_by_reachability, new_pkg, pkg_id, toml};
 use crate::LangError;
 use customs_model::lang_type as lt;
 use customs_model::{normalize_name, Package, Relationship};
@@ -66,12 +66,19 @@ pub fn parse_metadata(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError
 /// `requirements.txt`: only exact pins (`==`, `===`) name a version; other
 /// requirement lines, options (`-r`, `-e`, `--hash`...) and URLs are skipped.
 pub fn parse_requirements(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
-    let text = utf8(path, data)?;
+    let text = crate::util::text(path, data)?;
     let mut out = Vec::new();
     // Join backslash continuations first.
     let joined = text.replace("\\\r\n", " ").replace("\\\n", " ");
     for (n, raw) in joined.lines().enumerate() {
-        let line = match raw.find(" #").or_else(|| raw.starts_with('#').then_some(0)) {
+        // A comment starts at `#`; on a URL line only at ` #` (the URL's
+        // own fragment, `#egg=`, is part of it).
+        let cut = if raw.contains("://") {
+            raw.find(" #").or_else(|| raw.starts_with('#').then_some(0))
+        } else {
+            raw.find('#')
+        };
+        let line = match cut {
             Some(i) => raw.get(..i).unwrap_or(""),
             None => raw,
         };
@@ -92,17 +99,20 @@ pub fn parse_requirements(path: &str, data: &[u8]) -> Result<Vec<Package>, LangE
         }
         // Drop options on the line (`--hash=...`) and environment markers.
         let spec = line.split(" --").next().unwrap_or(line);
-        let spec = spec.split(';').next().unwrap_or(spec).trim();
+        let spec = unquote(spec.split(';').next().unwrap_or(spec).trim());
         let Some(eq) = spec.find("==") else { continue };
         let (name, rest) = spec.split_at(eq);
-        let version = rest.trim_start_matches('=').trim();
-        let name = name.split('[').next().unwrap_or(name).trim();
+        let version = unquote(rest.trim_start_matches('=').trim());
+        let name = unquote(name.split('[').next().unwrap_or(name).trim());
         let valid_name = !name.is_empty()
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        // Templated versions (`{{ v }}`, `${V}`, `%(v)s`) are not versions.
         let valid_version = !version.is_empty()
-            && !version.contains([',', '*', ' ', '<', '>', '!', '~'])
+            && !version.contains([
+                ',', '*', ' ', '<', '>', '!', '~', '{', '}', '$', '%', '"', '\'',
+            ])
             && version.chars().all(|c| !c.is_control());
         if !valid_name || !valid_version {
             tracing::warn!(file = path, line = n + 1, "skipped requirement {spec:?}");
@@ -111,6 +121,19 @@ pub fn parse_requirements(path: &str, data: &[u8]) -> Result<Vec<Package>, LangE
         out.push(new_pkg(lt::PIP, name, version));
     }
     Ok(dedupe(out))
+}
+
+/// `"x"` or `'x'` → `x` (requirements written by templating tools).
+fn unquote(s: &str) -> &str {
+    let s = s.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = s.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            if !inner.contains(q) {
+                return inner.trim();
+            }
+        }
+    }
+    s
 }
 
 #[derive(Deserialize)]
@@ -308,8 +331,111 @@ pub fn parse_uv_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError>
     Ok(dedupe(out))
 }
 
+#[derive(Deserialize)]
+struct Pylock {
+    #[serde(rename = "lock-version")]
+    lock_version: String,
+    #[serde(default, rename = "default-groups")]
+    default_groups: Vec<String>,
+    #[serde(default)]
+    packages: Vec<PylockPkg>,
+}
+
+#[derive(Deserialize)]
+struct PylockPkg {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    marker: Option<String>,
+    #[serde(default)]
+    dependencies: Vec<UvDep>,
+}
+
+/// The dependency groups a PEP 751 marker selects when it is only
+/// `'g' in dependency_groups` clauses joined by `or`; `None` otherwise.
+fn marker_groups(marker: &str) -> Option<Vec<String>> {
+    let mut groups = Vec::new();
+    for clause in marker.split(" or ") {
+        let c = clause
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
+        let g = c.strip_suffix("in dependency_groups")?.trim();
+        groups.push(unquote(g).to_string());
+    }
+    Some(groups)
+}
+
+/// `pylock.toml` (PEP 751): every `[[packages]]` entry, names normalized as
+/// Trivy does; `dependencies` edges (by name, and version when given). A
+/// package whose marker selects only dependency groups that are not
+/// `default-groups` (`'dev' in dependency_groups`) is dev.
+pub fn parse_pylock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
+    let lock: Pylock = toml(path, data)?;
+    if !lock.lock_version.starts_with("1.") && lock.lock_version != "1" {
+        return Err(LangError::new(
+            path,
+            format!("unsupported lock-version {:?}", lock.lock_version),
+        ));
+    }
+    let mut ids: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for p in &lock.packages {
+        let n = normalize_name("PyPI", &p.name);
+        let v = p.version.clone().unwrap_or_default();
+        ids.entry(n.clone())
+            .or_default()
+            .push((v.clone(), pkg_id(customs_model::lang_type::PYLOCK, &n, &v)));
+    }
+    let mut out = Vec::new();
+    for p in &lock.packages {
+        let n = normalize_name("PyPI", &p.name);
+        let mut pkg = new_pkg(
+            customs_model::lang_type::PYLOCK,
+            &n,
+            p.version.as_deref().unwrap_or(""),
+        );
+        pkg.dev = p
+            .marker
+            .as_deref()
+            .and_then(marker_groups)
+            .is_some_and(|g| !g.is_empty() && g.iter().all(|g| !lock.default_groups.contains(g)));
+        for d in &p.dependencies {
+            let cands = ids
+                .get(&normalize_name("PyPI", &d.name))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            pkg.depends_on.extend(
+                cands
+                    .iter()
+                    .filter(|(v, _)| d.version.as_ref().is_none_or(|dv| dv == v))
+                    .map(|(_, id)| id.clone()),
+            );
+        }
+        out.push(pkg);
+    }
+    Ok(dedupe(out))
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn pylock_markers_and_unquote() {
+        assert_eq!(
+            marker_groups("'dev' in dependency_groups"),
+            Some(vec!["dev".to_string()])
+        );
+        assert_eq!(
+            marker_groups("'dev' in dependency_groups or \"lint\" in dependency_groups"),
+            Some(vec!["dev".to_string(), "lint".to_string()])
+        );
+        assert_eq!(marker_groups("sys_platform == 'linux'"), None);
+        assert_eq!(unquote("'a'"), "a");
+        assert_eq!(unquote("\"a==1\""), "a==1");
+        assert_eq!(unquote("'a'=='1'"), "'a'=='1'");
+    }
     use super::*;
 
     #[test]

@@ -20,7 +20,12 @@ pub fn purl_type(lang_type: &str) -> Option<&'static str> {
         lt::PUB => "pub",
         lt::COCOAPODS => "cocoapods",
         lt::SWIFT => "swift",
-        lt::CONDA_PKG => "conda",
+        lt::CONDA_PKG | customs_model::lang_type::CONDA_ENV => "conda",
+        customs_model::lang_type::CONAN => "conan",
+        customs_model::lang_type::JULIA => "julia",
+        customs_model::lang_type::SBT => "maven",
+        customs_model::lang_type::PACKAGES_PROPS => "nuget",
+        customs_model::lang_type::PYLOCK => "pypi",
         _ => return None,
     })
 }
@@ -32,7 +37,9 @@ pub fn pkg_id(lang_type: &str, name: &str, version: &str) -> String {
         return name.to_string();
     }
     match lang_type {
-        lt::JAR | lt::POM | lt::GRADLE => format!("{name}:{version}"),
+        lt::JAR | lt::POM | lt::GRADLE | customs_model::lang_type::SBT => {
+            format!("{name}:{version}")
+        }
         _ => format!("{name}@{version}"),
     }
 }
@@ -203,6 +210,45 @@ pub fn mark_dev_by_reachability(pkgs: &mut [Package], prod_roots: &[String]) {
     }
 }
 
+/// Text of a file that may be UTF-16 with a byte-order mark (Windows tools
+/// write `requirements.txt` and `packages.config` that way), else UTF-8
+/// (its BOM dropped). std's `char::decode_utf16` does the decoding; a
+/// crate would add nothing for BOM-marked input.
+pub fn text<'a>(path: &str, data: &'a [u8]) -> Result<std::borrow::Cow<'a, str>, crate::LangError> {
+    let units = |rest: &[u8], le: bool| -> Vec<u16> {
+        rest.chunks(2)
+            .map(|c| {
+                let (a, b) = (
+                    c.first().copied().unwrap_or(0),
+                    c.get(1).copied().unwrap_or(0),
+                );
+                if le {
+                    u16::from_le_bytes([a, b])
+                } else {
+                    u16::from_be_bytes([a, b])
+                }
+            })
+            .collect()
+    };
+    let (rest, le) = if let Some(r) = data.strip_prefix(b"\xff\xfe") {
+        (r, true)
+    } else if let Some(r) = data.strip_prefix(b"\xfe\xff") {
+        (r, false)
+    } else {
+        return utf8(path, data).map(std::borrow::Cow::Borrowed);
+    };
+    if rest.len() % 2 != 0 {
+        return Err(crate::LangError::new(
+            path,
+            "UTF-16 text with an odd number of bytes",
+        ));
+    }
+    char::decode_utf16(units(rest, le))
+        .collect::<Result<String, _>>()
+        .map(std::borrow::Cow::Owned)
+        .map_err(|e| crate::LangError::new(path, format!("not UTF-16 text: {e}")))
+}
+
 pub fn utf8<'a>(path: &str, data: &'a [u8]) -> Result<&'a str, crate::LangError> {
     let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
     std::str::from_utf8(data)
@@ -224,6 +270,19 @@ pub fn yaml<T: serde::de::DeserializeOwned>(
 ) -> Result<T, crate::LangError> {
     let text = utf8(path, data)?;
     serde_saphyr::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        let line = msg.lines().next().unwrap_or("").to_string();
+        crate::LangError::new(path, format!("invalid YAML: {line}"))
+    })
+}
+
+/// Every document of a YAML stream (`---` separated).
+pub fn yaml_multi<T: serde::de::DeserializeOwned>(
+    path: &str,
+    data: &[u8],
+) -> Result<Vec<T>, crate::LangError> {
+    let text = utf8(path, data)?;
+    serde_saphyr::from_multiple(text).map_err(|e| {
         let msg = e.to_string();
         let line = msg.lines().next().unwrap_or("").to_string();
         crate::LangError::new(path, format!("invalid YAML: {line}"))
@@ -258,6 +317,34 @@ pub fn toml<T: serde::de::DeserializeOwned>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn utf16_text() {
+        let le: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain("a==1\n".encode_utf16().flat_map(|u| u.to_le_bytes()))
+            .collect();
+        let be: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain("a==1\n".encode_utf16().flat_map(|u| u.to_be_bytes()))
+            .collect();
+        assert_eq!(
+            text("r", &le).map(|t| t.into_owned()).ok().as_deref(),
+            Some("a==1\n")
+        );
+        assert_eq!(
+            text("r", &be).map(|t| t.into_owned()).ok().as_deref(),
+            Some("a==1\n")
+        );
+        assert_eq!(
+            text("r", b"\xef\xbb\xbfx")
+                .map(|t| t.into_owned())
+                .ok()
+                .as_deref(),
+            Some("x")
+        );
+        assert!(text("r", b"\xff\xfe\x00").is_err());
+    }
     use super::*;
 
     #[test]

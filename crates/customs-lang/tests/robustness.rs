@@ -31,6 +31,18 @@ const PATHS: &[&str] = &[
     "vendor/composer/installed.json",
     "app.deps.json",
     "conda-meta/x.json",
+    "go.sum",
+    "gems.locked",
+    "conan.lock",
+    "Manifest.toml",
+    "build.sbt.lock",
+    "environment.yml",
+    "packages.config",
+    "Directory.Packages.props",
+    "pylock.toml",
+    "package.json",
+    "pyproject.toml",
+    "Cargo.toml",
     "lib/x.jar",
 ];
 
@@ -127,6 +139,29 @@ fn malformed_lockfiles_are_errors_naming_the_file() {
             "Name/Version",
         ),
         ("conda-meta/x.json", b"{}", "without name"),
+        ("go.sum", b"a.com/b v1.0.0\n", "module version hash"),
+        ("conan.lock", b"{\"requires\": \"zlib/1\"}", "invalid JSON"),
+        (
+            "Manifest.toml",
+            b"manifest_format = \"2.0\"\n[[deps.A]]\nversion = \"1\"\n",
+            "no uuid",
+        ),
+        ("Manifest.toml", b"manifest_format = \"2.0\"\ndeps = 1\n", "not a table"),
+        ("build.sbt.lock", b"{\"lockVersion\": 2}", "unsupported lockVersion"),
+        (
+            "build.sbt.lock",
+            b"{\"lockVersion\": 1, \"dependencies\": [{\"org\": \"\", \"name\": \"a\", \"version\": \"1\"}]}",
+            "without org",
+        ),
+        ("environment.yml", b"dependencies: [\n", "invalid YAML"),
+        ("packages.config", b"<packages><package id=\"a\"", "invalid XML"),
+        ("packages.config", b"<Project/>", "not <packages>"),
+        ("packages.config", b"\xff\xfe<\x00p", "odd number"),
+        ("Directory.Packages.props", b"<packages/>", "not <Project>"),
+        ("pylock.toml", b"lock-version = \"2.0\"\n", "unsupported lock-version"),
+        ("pylock.toml", b"[[packages]]\nname = \"a\"\n", "invalid TOML"),
+        ("requirements.txt", b"\xff\xfeA\x00\x00\xd8", "not UTF-16"),
+        ("pnpm-lock.yaml", b"", "no lockfile document"),
     ];
     for (path, data, want) in cases {
         let full = format!("proj/{path}");
@@ -169,6 +204,22 @@ proptest! {
         let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
         elf.extend(&data);
         let _ = parse_binary("bin", &elf);
+    }
+
+    #[test]
+    fn pom_parents_and_manifests_never_panic(child in "[ -~\n]{0,300}", parent in "[ -~\n]{0,300}",
+                                            manifest in "[ -~\n\"{}\\[\\]:,=]{0,300}", lock_pick in 0usize..3) {
+        let pom = |p: &str| format!("<project><parent><groupId>g</groupId><artifactId>p</artifactId></parent><artifactId>a</artifactId>{p}</project>");
+        let parent_text = pom(&parent);
+        let _ = customs_lang::parse_pom_with_parents("a/b/pom.xml", pom(&child).as_bytes(), &|_| Some(parent_text.clone()));
+        let _ = customs_lang::parse_pom_with_parents("pom.xml", child.as_bytes(), &|_| Some(parent.clone()));
+        let (lock, man) = [("yarn.lock", "package.json"), ("poetry.lock", "pyproject.toml"), ("Cargo.lock", "Cargo.toml")][lock_pick];
+        let la = analyzer_for(lock).expect("analyzer");
+        let ma = analyzer_for(man).expect("analyzer");
+        if let Ok(m) = parse(&ma, man, manifest.as_bytes()) {
+            let pkgs = parse(&la, lock, child.as_bytes()).unwrap_or_default();
+            let _ = customs_lang::apply_manifests(la.lang_type, pkgs, &[&m]);
+        }
     }
 
     #[test]

@@ -210,6 +210,18 @@ pub mod lang_type {
     pub const HEX: &str = "hex";
     pub const COCOAPODS: &str = "cocoapods";
     pub const SWIFT: &str = "swift";
+    /// `conan.lock` (C/C++).
+    pub const CONAN: &str = "conan";
+    /// Julia `Manifest.toml`.
+    pub const JULIA: &str = "julia";
+    /// sbt `build.sbt.lock`.
+    pub const SBT: &str = "sbt";
+    /// conda `environment.yaml` / `environment.yml`.
+    pub const CONDA_ENV: &str = "conda-environment";
+    /// NuGet central package management (`Directory.Packages.props`).
+    pub const PACKAGES_PROPS: &str = "packages-props";
+    /// PEP 751 `pylock.toml`.
+    pub const PYLOCK: &str = "pylock";
 }
 
 /// The OSV ecosystem whose advisories apply to packages of a Trivy
@@ -221,15 +233,17 @@ pub fn osv_ecosystem(lang_type: &str) -> Option<&'static str> {
         CARGO | RUST_BINARY => "crates.io",
         COMPOSER | COMPOSER_VENDOR => "Packagist",
         GOMOD | GOBINARY => "Go",
-        JAR | POM | GRADLE => "Maven",
+        JAR | POM | GRADLE | SBT => "Maven",
         NPM | NODE_PKG | YARN | PNPM | BUN => "npm",
-        PIP | PIPENV | POETRY | UV | PYTHON_PKG => "PyPI",
-        NUGET | DOTNET_CORE => "NuGet",
+        PIP | PIPENV | POETRY | UV | PYTHON_PKG | PYLOCK => "PyPI",
+        NUGET | DOTNET_CORE | PACKAGES_PROPS => "NuGet",
         PUB => "Pub",
         HEX => "Hex",
         COCOAPODS => "CocoaPods",
         SWIFT => "SwiftURL",
-        CONDA_PKG => return None,
+        CONAN => "ConanCenter",
+        JULIA => "Julia",
+        CONDA_PKG | CONDA_ENV => return None,
         _ => return None,
     })
 }
