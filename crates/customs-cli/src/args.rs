@@ -10,7 +10,7 @@ use std::path::PathBuf;
     subcommand_required = false,
     arg_required_else_help = true,
     about = "Container image security scanner: vulnerabilities, secrets, misconfigurations, hardening",
-    after_help = "Exit codes: 0 success; N from --exit-code when findings remain; N from --exit-on-eol; 2 usage error; 3 input or scan error."
+    after_help = "Exit codes: 0 success; N from --exit-code when findings remain; N from --exit-on-eol; N from --exit-on-missing-data; 2 usage error; 3 input or scan error."
 )]
 pub struct Cli {
     /// Print the version and the vulnerability database's metadata (as `trivy -v`).
@@ -229,6 +229,11 @@ pub struct PolicyArgs {
     /// Exit with this code when the OS is past its end of life (checked before --exit-code).
     #[arg(long, default_value_t = 0, value_name = "CODE")]
     pub exit_on_eol: i32,
+    /// Exit with this code when the database has no advisories for the OS
+    /// release or a language ecosystem scanned: unknown is not clean
+    /// (checked after --exit-on-eol, before --exit-code).
+    #[arg(long, default_value_t = 0, value_name = "CODE")]
+    pub exit_on_missing_data: i32,
     /// Drop vulnerabilities that have no fixed version yet.
     #[arg(long)]
     pub ignore_unfixed: bool,
@@ -300,6 +305,14 @@ pub struct ScanArgs {
     /// Also report language packages in files that OS packages installed.
     #[arg(long)]
     pub include_os_owned: bool,
+    /// Keep development dependencies (devDependencies, dev groups,
+    /// [dev-dependencies]...); dropped by default, as Trivy does.
+    #[arg(long)]
+    pub include_dev_deps: bool,
+    /// precise: only packages certainly in use; comprehensive: also those
+    /// that may be (a go.mod toolchain's stdlib), as Trivy's flag.
+    #[arg(long, value_enum, default_value_t = DetectionPriority::Precise, value_name = "PRIORITY")]
+    pub detection_priority: DetectionPriority,
     /// setuid/setgid files accepted by the hardening scanner (repeatable).
     #[arg(long, value_name = "PATH")]
     pub setuid_allow: Vec<String>,
@@ -381,4 +394,20 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 fn parse_image_src(s: &str) -> Result<customs_image::ImageSrc, String> {
     customs_image::ImageSrc::parse(s)
         .ok_or_else(|| format!("unknown source '{s}' (expected docker, podman or remote)"))
+}
+
+/// `--detection-priority` (Trivy's values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DetectionPriority {
+    Precise,
+    Comprehensive,
+}
+
+impl From<DetectionPriority> for customs_inventory::DetectionPriority {
+    fn from(p: DetectionPriority) -> Self {
+        match p {
+            DetectionPriority::Precise => customs_inventory::DetectionPriority::Precise,
+            DetectionPriority::Comprehensive => customs_inventory::DetectionPriority::Comprehensive,
+        }
+    }
 }

@@ -61,6 +61,8 @@ fn scan_options(g: &GlobalArgs, a: &ScanArgs, scanners: &[String]) -> Result<Sca
             || matches!(a.output.format, Format::Cyclonedx | Format::SpdxJson),
         secret_config: a.secret_config.clone(),
         include_os_owned: a.include_os_owned,
+        include_dev_deps: a.include_dev_deps,
+        detection_priority: a.detection_priority.into(),
         setuid_allow: a.setuid_allow.clone(),
         max_image_age_days: a.max_image_age,
         cache_dir: (!a.no_cache).then(|| cache_dir(g)),
@@ -268,7 +270,12 @@ pub fn config(_g: &GlobalArgs, a: &ConfigArgs) -> Result<i32> {
 }
 
 fn exit_code(scanned: &Scanned, policy: &PolicyArgs) -> i32 {
-    customs_detect::exit_code(&scanned.report, policy.exit_code, policy.exit_on_eol)
+    let codes = customs_detect::ExitCodes {
+        findings: policy.exit_code,
+        eol: policy.exit_on_eol,
+        missing_data: policy.exit_on_missing_data,
+    };
+    customs_detect::exit_code(&scanned.report, &codes)
 }
 
 /// The `file:` URI that SARIF result paths are relative to: the image's

@@ -2,7 +2,8 @@
 //! types (pkg/types: Report, Metadata, Result, DetectedVulnerability,
 //! DetectedMisconfiguration, ModifiedFinding; pkg/fanal/types: OS, Package,
 //! Layer, SecretFinding, Code/Line) as serde structs with the Go field names
-//! and types, and rejects any field Trivy does not have. Our reports of real
+//! and types, and rejects any field Trivy does not have (but the customs-only
+//! ones named below). Our reports of real
 //! inputs, with every scanner on, must deserialize into them. A renamed or
 //! retyped field (e.g. `Epoch` as a string, `CVSS` keys in another case)
 //! fails here before it breaks a user's pipeline.
@@ -143,6 +144,17 @@ struct ScanResult {
     Licenses: Option<Vec<Json>>,
     CustomResources: Option<Vec<Json>>,
     ModifiedFindings: Option<Vec<ModifiedFinding>>,
+    /// customs only, and named here so that no other field slips in: set
+    /// when the database has no advisories for the result's ecosystem
+    /// (Trivy's Go reader skips fields it does not know).
+    MissingData: Option<MissingData>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MissingData {
+    Ecosystem: String,
+    Reason: String,
 }
 
 #[derive(Deserialize)]

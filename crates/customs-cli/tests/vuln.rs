@@ -714,3 +714,65 @@ fn cyclonedx_sbom_lists_every_package_and_the_vulnerabilities() {
         "{affected:?}"
     );
 }
+
+/// Unknown is not clean: alpine 3.20.3 scanned against a database built
+/// from the real secdb of 3.10 alone has no advisory to look up, and says
+/// so (warning, `MissingData`, "unknown" in the summary, its own exit code)
+/// instead of "0 vulnerabilities".
+#[test]
+fn an_os_release_without_advisories_is_unknown_not_clean() {
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let feeds = cache.path().join("feeds/alpine-secdb");
+    std::fs::create_dir_all(&feeds).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(
+        repo().join(shared("advisories/alpine-secdb/v3.10")),
+        feeds.join("v3.10"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let db = cache.path().join("only-3.10.db");
+    customs(cache.path())
+        .args(["db", "build", "--from"])
+        .arg(cache.path().join("feeds"))
+        .arg("--output")
+        .arg(&db)
+        .assert()
+        .success();
+    let image = shared("images/alpine-3.20.3.tar.gz");
+    let run = |extra: &[&str]| {
+        customs(cache.path())
+            .args(["image", "--input", &image, "--scanners", "vuln", "--db"])
+            .arg(&db)
+            .args(extra)
+            .assert()
+    };
+    let out = run(&["-f", "json"]).success().get_output().clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("has no advisories for alpine 3.20.3 (alpine:3.20)")
+            && err.contains("only-3.10.db"),
+        "{err}"
+    );
+    let report = json_of(&out.stdout);
+    let os = &report["Results"][0];
+    assert_eq!(os["Class"], "os-pkgs");
+    assert_eq!(os["MissingData"]["Ecosystem"], "alpine:3.20");
+    assert!(os.get("Vulnerabilities").is_none());
+    // The table says unknown, not 0.
+    let table = run(&[]).success().get_output().stdout.clone();
+    let table = String::from_utf8_lossy(&table);
+    assert!(table.contains("unknown"), "{table}");
+    assert!(
+        table.contains("No advisory data in the database"),
+        "{table}"
+    );
+    assert!(!table.contains("Total: 0"), "{table}");
+    // CI can make it an error; the findings gate alone does not fire.
+    run(&["--exit-on-missing-data", "4", "--exit-code", "1"]).code(4);
+    run(&["--exit-code", "1"]).success();
+    // With the data, the result is a count, not unknown.
+    let full = scan_json(
+        cache.path(),
+        &["image", "--input", &image, "--scanners", "vuln"],
+    );
+    assert!(full["Results"][0].get("MissingData").is_none());
+}

@@ -8,7 +8,7 @@
 //!   into the process exit code.
 //!
 //! ```no_run
-//! use customs_detect::{apply, detect_os, exit_code, IgnoreRules, Policy};
+//! use customs_detect::{apply, detect_os, exit_code, ExitCodes, IgnoreRules, Policy};
 //! use customs_model::{OsInfo, Package};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let db = customs_vulndb::VulnDb::open(std::path::Path::new("customs.db"))?;
@@ -22,7 +22,8 @@
 //!     ..Policy::default()
 //! };
 //! let outcome = apply(&mut report, &policy);
-//! std::process::exit(exit_code(&report, 1, 2));
+//! let codes = ExitCodes { findings: 1, eol: 2, ..ExitCodes::default() };
+//! std::process::exit(exit_code(&report, &codes));
 //! # }
 //! ```
 //!
@@ -38,6 +39,6 @@ pub use date::Date;
 pub use detect::{detect_lang, detect_os, DetectError};
 pub use ignore::{IgnoreError, IgnoreRule, IgnoreRules, RuleKind, Subject};
 pub use policy::{
-    apply, cvss_score, exit_code, finding_count, sort_vulnerabilities, ExpiredRule, Outcome,
-    PkgTypes, Policy, SortBy, EXIT_ERROR, EXIT_USAGE,
+    apply, cvss_score, exit_code, finding_count, sort_vulnerabilities, ExitCodes, ExpiredRule,
+    Outcome, PkgTypes, Policy, SortBy, EXIT_ERROR, EXIT_USAGE,
 };

@@ -420,16 +420,33 @@ pub fn finding_count(result: &ScanResult) -> usize {
     result.vulnerabilities.len() + result.secrets.len() + result.failed_misconfigs().count()
 }
 
-/// The process exit code of a scan (after [`apply`]), as Trivy computes
-/// it: `exit_on_eol` (when non-zero) if the OS is past its end of life,
-/// else `exit_code` (when non-zero) if any finding remains, else 0.
-pub fn exit_code(report: &Report, exit_code: i32, exit_on_eol: i32) -> i32 {
+/// The exit codes a scan may end with, each 0 when not asked for
+/// (`--exit-code`, `--exit-on-eol`, `--exit-on-missing-data`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExitCodes {
+    /// When any finding remains after the policy.
+    pub findings: i32,
+    /// When the OS is past its end of life.
+    pub eol: i32,
+    /// When the database had no advisories for a result
+    /// (`ScanResult::missing_data`): unknown is not clean.
+    pub missing_data: i32,
+}
+
+/// The process exit code of a scan (after [`apply`]): `eol` (when
+/// non-zero) if the OS is past its end of life, as Trivy does; else
+/// `missing_data` (when non-zero) if a result's vulnerabilities are
+/// unknown; else `findings` (when non-zero) if any finding remains; else 0.
+pub fn exit_code(report: &Report, codes: &ExitCodes) -> i32 {
     let eosl = report.metadata.os.as_ref().is_some_and(|os| os.eosl);
-    if exit_on_eol != 0 && eosl {
-        return exit_on_eol;
+    if codes.eol != 0 && eosl {
+        return codes.eol;
     }
-    if exit_code != 0 && report.results.iter().any(|r| finding_count(r) > 0) {
-        return exit_code;
+    if codes.missing_data != 0 && report.results.iter().any(|r| r.missing_data.is_some()) {
+        return codes.missing_data;
+    }
+    if codes.findings != 0 && report.results.iter().any(|r| finding_count(r) > 0) {
+        return codes.findings;
     }
     0
 }

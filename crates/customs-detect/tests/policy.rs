@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use customs_detect::{apply, exit_code, Date, IgnoreRules, Outcome, PkgTypes, Policy};
+use customs_detect::{apply, exit_code, Date, ExitCodes, IgnoreRules, Outcome, PkgTypes, Policy};
 use customs_model::{OsInfo, PkgIdentifier, Severity, Status};
 use customs_report::{
     class, DetectedVulnerability, MisconfSummary, Misconfiguration, Report, ScanResult,
@@ -467,10 +467,10 @@ fn filters_run_before_ignores() {
 fn exit_codes() {
     // Findings remain → --exit-code.
     let (r, _) = run(&policy());
-    assert_eq!(exit_code(&r, 1, 0), 1);
-    assert_eq!(exit_code(&r, 5, 0), 5);
+    assert_eq!(exit_code(&r, &codes(1, 0)), 1);
+    assert_eq!(exit_code(&r, &codes(5, 0)), 5);
     // --exit-code 0 (the default) never fails.
-    assert_eq!(exit_code(&r, 0, 0), 0);
+    assert_eq!(exit_code(&r, &codes(0, 0)), 0);
     // Everything filtered or suppressed → 0.
     let (r, o) = run(&Policy {
         severities: vec![Severity::Critical],
@@ -478,34 +478,71 @@ fn exit_codes() {
         ..policy()
     });
     assert_eq!(o.remaining, 0);
-    assert_eq!(exit_code(&r, 1, 0), 0);
+    assert_eq!(exit_code(&r, &codes(1, 0)), 0);
     // A passed misconfiguration alone does not fail the gate.
     let mut only_pass = report();
     only_pass.results.retain(|x| x.class == class::CONFIG);
     only_pass.results[0]
         .misconfigurations
         .retain(|m| m.status == "PASS");
-    assert_eq!(exit_code(&only_pass, 1, 0), 0);
+    assert_eq!(exit_code(&only_pass, &codes(1, 0)), 0);
     // Only a secret → fails.
     let mut only_secret = report();
     only_secret.results.retain(|x| x.class == class::SECRET);
-    assert_eq!(exit_code(&only_secret, 1, 0), 1);
+    assert_eq!(exit_code(&only_secret, &codes(1, 0)), 1);
     // End-of-life OS → --exit-on-eol, which wins over --exit-code (as in
     // Trivy); without the flag an EOL OS does not change the code.
     let mut eol = report();
     if let Some(os) = eol.metadata.os.as_mut() {
         os.eosl = true;
     }
-    assert_eq!(exit_code(&eol, 1, 2), 2);
-    assert_eq!(exit_code(&eol, 1, 0), 1);
-    assert_eq!(exit_code(&eol, 0, 0), 0);
+    assert_eq!(exit_code(&eol, &codes(1, 2)), 2);
+    assert_eq!(exit_code(&eol, &codes(1, 0)), 1);
+    assert_eq!(exit_code(&eol, &codes(0, 0)), 0);
     let mut clean_eol = eol.clone();
     clean_eol.results.clear();
-    assert_eq!(exit_code(&clean_eol, 1, 2), 2);
+    assert_eq!(exit_code(&clean_eol, &codes(1, 2)), 2);
     clean_eol.metadata.os = None;
-    assert_eq!(exit_code(&clean_eol, 1, 2), 0);
+    assert_eq!(exit_code(&clean_eol, &codes(1, 2)), 0);
     assert_eq!(customs_detect::EXIT_USAGE, 2);
     assert_eq!(customs_detect::EXIT_ERROR, 3);
+}
+
+fn codes(findings: i32, eol: i32) -> ExitCodes {
+    ExitCodes {
+        findings,
+        eol,
+        missing_data: 0,
+    }
+}
+
+#[test]
+fn missing_data_is_not_clean() {
+    // No finding, but one result's vulnerabilities are unknown.
+    let mut r = report();
+    for x in r.results.iter_mut() {
+        x.vulnerabilities.clear();
+        x.secrets.clear();
+        x.misconfigurations.clear();
+    }
+    let gate = ExitCodes {
+        findings: 1,
+        eol: 0,
+        missing_data: 4,
+    };
+    assert_eq!(exit_code(&r, &gate), 0);
+    r.results[0].missing_data = Some(customs_report::MissingData {
+        ecosystem: "alpine:3.20".into(),
+        reason: "no advisories".into(),
+    });
+    assert_eq!(exit_code(&r, &gate), 4);
+    // Not asked for: unknown data alone does not fail the gate.
+    assert_eq!(exit_code(&r, &codes(1, 0)), 0);
+    // End of life is checked first, as Trivy does.
+    if let Some(os) = r.metadata.os.as_mut() {
+        os.eosl = true;
+    }
+    assert_eq!(exit_code(&r, &ExitCodes { eol: 2, ..gate }), 2);
 }
 
 #[test]

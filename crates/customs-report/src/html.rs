@@ -400,17 +400,45 @@ fn sev_key(s: Severity, kev: bool) -> String {
     format!("{}{}", severity_int(s), if kev { ".5" } else { "" })
 }
 
+/// The results whose vulnerabilities are unknown (`ScanResult::missing_data`):
+/// said before the findings, so that an empty table is not read as clean.
+fn missing_data(report: &Report, out: &mut String) {
+    let missing: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|r| r.missing_data.as_ref().map(|m| (r, m)))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"missing-data\"><h2>No advisory data</h2><ul>");
+    for (r, m) in missing {
+        let _ = write!(
+            out,
+            "<li><code>{}</code>: <span class=\"note\">{}</span></li>",
+            h(&r.target),
+            h(&m.reason)
+        );
+    }
+    out.push_str("</ul></section>\n");
+}
+
 fn vuln_rows(
     report: &Report,
     anchors: &HashMap<*const DetectedVulnerability, usize>,
     keep_order: bool,
     out: &mut String,
 ) {
+    missing_data(report, out);
     let n: usize = report.results.iter().map(|r| r.vulnerabilities.len()).sum();
     if n == 0 {
-        out.push_str(
-            "<section><h2>Vulnerabilities</h2><p>No vulnerabilities found.</p></section>\n",
-        );
+        if report.results.iter().any(|r| r.missing_data.is_some()) {
+            out.push_str("<section><h2>Vulnerabilities</h2><p>No vulnerabilities found where the database has advisories.</p></section>\n");
+        } else {
+            out.push_str(
+                "<section><h2>Vulnerabilities</h2><p>No vulnerabilities found.</p></section>\n",
+            );
+        }
         return;
     }
     table_head(

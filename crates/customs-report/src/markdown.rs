@@ -382,7 +382,9 @@ fn summary_section(report: &Report) -> Section {
         .iter()
         .map(|r| {
             let dash = || "-".to_string();
-            let vulns = if r.is_packages() {
+            let vulns = if r.missing_data.is_some() {
+                crate::table::UNKNOWN_COUNT.to_string()
+            } else if r.is_packages() {
                 r.vulnerabilities.len().to_string()
             } else {
                 dash()
@@ -476,6 +478,22 @@ pub fn to_markdown(report: &Report, opts: &MarkdownOptions) -> String {
     }
     doc.text(&intro);
     doc.section(summary_section(report));
+    let missing: String = report
+        .results
+        .iter()
+        .filter_map(|r| {
+            r.missing_data.as_ref().map(|m| {
+                format!(
+                    "> **No advisory data** for {}: {}\n>\n",
+                    code(&r.target),
+                    md(&m.reason)
+                )
+            })
+        })
+        .collect();
+    if !missing.is_empty() {
+        doc.text(&format!("\n{}\n", missing.trim_end_matches(">\n")));
+    }
     doc.text(&severity_table(report));
 
     let mut sections = Vec::new();

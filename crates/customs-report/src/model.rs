@@ -95,6 +95,29 @@ pub struct ScanResult {
     /// Findings hidden by ignore rules, shown with `--show-suppressed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modified_findings: Vec<ModifiedFinding>,
+    /// customs only: set when the database holds no advisories for this
+    /// result's OS release or language ecosystem, so its vulnerabilities
+    /// are unknown, not none. Absent when the data was there.
+    #[serde(
+        rename = "MissingData",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub missing_data: Option<MissingData>,
+}
+
+/// Why a result's vulnerabilities are unknown rather than zero: the
+/// database has no advisories where this result's packages would be
+/// looked up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MissingData {
+    /// The advisory ecosystem looked up (`alpine:3.20`, `debian:13`,
+    /// `npm`); empty when customs knows no feed for the OS family at all.
+    #[serde(default)]
+    pub ecosystem: String,
+    /// One line for a person: what is missing and what to do.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -104,7 +104,9 @@ fn summary(report: &Report, opts: &TableOptions) -> String {
             }));
         }
         if sc.vuln {
-            row.push(center(if r.is_packages() {
+            row.push(center(if r.missing_data.is_some() {
+                UNKNOWN_COUNT.to_string()
+            } else if r.is_packages() {
                 r.vulnerabilities.len().to_string()
             } else {
                 "-".into()
@@ -129,8 +131,17 @@ fn summary(report: &Report, opts: &TableOptions) -> String {
     let mut out = String::from("\nReport Summary\n\n");
     let _ = writeln!(out, "{t}");
     out.push_str("Legend:\n- '-': Not scanned\n- '0': Clean (no security findings detected)\n");
+    if sc.vuln && report.results.iter().any(|r| r.missing_data.is_some()) {
+        out.push_str(UNKNOWN_LEGEND);
+    }
     out
 }
+
+/// What the summaries show instead of a count when the database has no
+/// advisories for a result (`ScanResult::missing_data`): unknown is not clean.
+pub const UNKNOWN_COUNT: &str = "unknown";
+const UNKNOWN_LEGEND: &str =
+    "- 'unknown': No advisory data in the database for this OS release or ecosystem\n";
 
 fn underline(title: &str) -> String {
     format!("\n{title}\n{}\n", "=".repeat(title.chars().count()))
@@ -157,6 +168,10 @@ pub const VULN_HEADER: [&str; 7] = [
 
 fn vuln_section(r: &ScanResult, opts: &TableOptions, out: &mut String) {
     out.push_str(&underline(&esc(&r.target)));
+    if let Some(m) = &r.missing_data {
+        let _ = writeln!(out, "Total: {UNKNOWN_COUNT} ({})", esc(&m.reason));
+        return;
+    }
     out.push_str(&totals(r.vuln_counts()));
     if r.vulnerabilities.is_empty() {
         return;

@@ -136,6 +136,11 @@ pub struct ScanOptions {
     pub secret_config: Option<PathBuf>,
     /// Also report language packages in files that OS packages installed.
     pub include_os_owned: bool,
+    /// Keep development dependencies (dropped by default, as Trivy does).
+    pub include_dev_deps: bool,
+    /// Whether packages of uncertain use (a go.mod toolchain's `stdlib`)
+    /// are reported (Trivy's `--detection-priority`).
+    pub detection_priority: customs_inventory::DetectionPriority,
     /// setuid/setgid files accepted by the hardening scanner.
     pub setuid_allow: Vec<String>,
     /// Image age (days since `created`) past which a rebuild is advised.
@@ -153,6 +158,8 @@ impl Default for ScanOptions {
             list_all_pkgs: false,
             secret_config: None,
             include_os_owned: false,
+            include_dev_deps: false,
+            detection_priority: customs_inventory::DetectionPriority::Precise,
             setuid_allow: Vec::new(),
             max_image_age_days: 30,
             cache_dir: None,
@@ -588,6 +595,8 @@ fn inventory_options(opts: &ScanOptions, lockfiles: bool) -> Result<customs_inve
         include_os_owned: opts.include_os_owned,
         cache_dir: opts.cache_dir.clone(),
         today_unix_secs: None,
+        include_dev_deps: opts.include_dev_deps,
+        detection_priority: opts.detection_priority,
     })
 }
 
@@ -595,27 +604,71 @@ fn inventory_options(opts: &ScanOptions, lockfiles: bool) -> Result<customs_inve
 fn vuln_results(report: &mut Report, inv: &Inventory, db: &VulnDb) -> Result<()> {
     let t = std::time::Instant::now();
     for r in report.results.iter_mut() {
-        let found = if r.class == class::OS_PKGS {
-            match &inv.os {
-                Some(os) => customs_detect::detect_os(db, os, &inv.os_packages),
-                None => continue,
+        let (found, ecosystem, what) = if r.class == class::OS_PKGS {
+            let Some(os) = &inv.os else { continue };
+            if inv.os_packages.is_empty() {
+                continue;
             }
+            (
+                customs_detect::detect_os(db, os, &inv.os_packages),
+                customs_vulndb::os_ecosystem(os),
+                format!("{} {}", os.family, os.name),
+            )
         } else if r.class == class::LANG_PKGS {
             let Some(app) = inv.applications.iter().find(|a| a.target == r.target) else {
                 continue;
             };
-            customs_detect::detect_lang(db, &app.lang_type, &app.packages)
+            if app.packages.is_empty() {
+                continue;
+            }
+            (
+                customs_detect::detect_lang(db, &app.lang_type, &app.packages),
+                customs_model::osv_ecosystem(&app.lang_type).map(str::to_string),
+                format!("{} packages", app.lang_type),
+            )
         } else {
             continue;
         };
         match found {
-            Ok(v) => r.vulnerabilities = v,
-            Err(e) if e.is_unsupported() => tracing::warn!("{}: {e}", r.target),
+            Ok(v) => {
+                r.vulnerabilities = v;
+                if let Some(eco) = ecosystem {
+                    if r.vulnerabilities.is_empty() && !db.has_advisories(&eco)? {
+                        r.missing_data = Some(missing_data(db, &r.target, eco, &what));
+                    }
+                }
+            }
+            Err(e) if e.is_unsupported() => {
+                tracing::warn!("{}: {e}; its vulnerabilities are unknown", r.target);
+                r.missing_data = Some(customs_report::MissingData {
+                    ecosystem: String::new(),
+                    reason: format!("no advisory feed covers {what}"),
+                });
+            }
             Err(e) => return Err(anyhow!("{}: {e}", r.target)),
         }
     }
     tracing::debug!("vulnerability detection in {:?}", t.elapsed());
     Ok(())
+}
+
+/// The database has no advisories at all for `ecosystem`: say so once, in
+/// one line naming the release and the database, and record it in the
+/// result (unknown is not clean).
+fn missing_data(
+    db: &VulnDb,
+    target: &str,
+    ecosystem: String,
+    what: &str,
+) -> customs_report::MissingData {
+    let reason = format!(
+        "the database has no advisories for {what} ({ecosystem}); its vulnerabilities are unknown, not none"
+    );
+    tracing::warn!(
+        "{target}: {} has no advisories for {what} ({ecosystem}): vulnerabilities unknown, not none; `customs db update` or a database built from a feed that covers it fills it",
+        db.path().display()
+    );
+    customs_report::MissingData { ecosystem, reason }
 }
 
 fn warn_eol(inv: &Inventory) {
