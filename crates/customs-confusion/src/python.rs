@@ -517,20 +517,8 @@ fn pipfile_lock(ctx: &Context, file: &File, text: &Text) -> Out {
     (Vec::new(), out)
 }
 
-/// PEP 503 name normalization.
+/// PEP 503 name normalization (customs-model's, which the advisory
+/// lookups use too).
 pub(crate) fn normalize_py(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if c == '-' || c == '_' || c == '.' {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
+    customs_model::normalize_name("PyPI", name)
 }
