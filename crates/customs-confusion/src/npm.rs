@@ -59,64 +59,42 @@ fn unquote(v: &str) -> &str {
         .unwrap_or(v)
 }
 
+/// `.npmrc` (`key=value`, `;` and `#` comments).
 fn parse_npmrc(file: &File) -> NpmConf {
-    let mut conf = NpmConf::default();
-    for (i, line) in file.text.lines().enumerate() {
-        let line = line.trim();
-        if line.starts_with(';') || line.starts_with('#') {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let (key, value) = (unquote(key), unquote(value));
-        let at = format!("{}:{}", file.path, i + 1);
-        if key == "registry" {
-            conf.default = Some(Reg {
-                url: normalize(value),
-                at,
-            });
-        } else if let Some(scope) = key.strip_suffix(":registry") {
-            if scope.starts_with('@') {
-                conf.scopes.insert(
-                    scope.to_string(),
-                    Reg {
-                        url: normalize(value),
-                        at,
-                    },
-                );
-            }
-        }
-    }
-    conf
+    parse_rc(file, &[';', '#'], |l| l.split_once('='))
 }
 
+/// Yarn 1's `.yarnrc` (`key value`, `#` comments).
 fn parse_yarnrc_v1(file: &File) -> NpmConf {
+    parse_rc(file, &['#'], |l| l.split_once(char::is_whitespace))
+}
+
+/// The `registry` and `@scope:registry` settings of an rc file, each with
+/// its line; the two formats differ only in comments and the separator.
+fn parse_rc(
+    file: &File,
+    comments: &[char],
+    split: impl Fn(&str) -> Option<(&str, &str)>,
+) -> NpmConf {
     let mut conf = NpmConf::default();
     for (i, line) in file.text.lines().enumerate() {
         let line = line.trim();
-        if line.starts_with('#') {
+        if line.starts_with(comments) {
             continue;
         }
-        let Some((key, value)) = line.split_once(char::is_whitespace) else {
+        let Some((key, value)) = split(line) else {
             continue;
         };
         let (key, value) = (unquote(key), unquote(value));
-        let at = format!("{}:{}", file.path, i + 1);
+        let reg = || Reg {
+            url: normalize(value),
+            at: format!("{}:{}", file.path, i + 1),
+        };
         if key == "registry" {
-            conf.default = Some(Reg {
-                url: normalize(value),
-                at,
-            });
+            conf.default = Some(reg());
         } else if let Some(scope) = key.strip_suffix(":registry") {
             if scope.starts_with('@') {
-                conf.scopes.insert(
-                    scope.to_string(),
-                    Reg {
-                        url: normalize(value),
-                        at,
-                    },
-                );
+                conf.scopes.insert(scope.to_string(), reg());
             }
         }
     }
