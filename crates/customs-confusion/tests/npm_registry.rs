@@ -6,9 +6,8 @@
 
 mod support;
 
-use customs_confusion::{scan, FileResult, Input, Options, PublicCheck};
+use customs_confusion::{scan, Input};
 use std::path::Path;
-use std::time::Duration;
 use support::*;
 
 fn read_tree(root: &Path, rels: &[&str]) -> Input {
@@ -19,42 +18,6 @@ fn read_tree(root: &Path, rels: &[&str]) -> Input {
             .collect(),
         env: Vec::new(),
     }
-}
-
-fn found(res: &[FileResult]) -> Vec<(String, String, usize)> {
-    let mut v: Vec<_> = res
-        .iter()
-        .flat_map(|r| {
-            r.findings
-                .iter()
-                .map(move |f| (r.path.clone(), f.id.clone(), f.cause_metadata.start_line))
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn public_opts(public_npm: &str, cache: &Path, offline: bool) -> Options {
-    Options {
-        public: Some(PublicCheck {
-            npm: public_npm.trim_end_matches('/').to_string(),
-            // Not used by these trees; unroutable so nothing could leave.
-            pypi: "http://127.0.0.1:9/pypi".into(),
-            crates: "http://127.0.0.1:9".into(),
-            rubygems: "http://127.0.0.1:9".into(),
-            hex: "http://127.0.0.1:9".into(),
-            cache_dir: cache.to_path_buf(),
-            offline,
-            timeout: Duration::from_secs(10),
-        }),
-    }
-}
-
-fn write(path: &Path, text: &str) {
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p).expect("dir");
-    }
-    std::fs::write(path, text).expect("write");
 }
 
 #[test]
@@ -79,7 +42,7 @@ fn npm_lockfiles_against_real_registries() {
     let priv_url = private.url.as_str();
     let pub_url = public_url.as_str();
     let tree = work.join("tree");
-    let offline = public_opts(pub_url, &work.join("cache"), true);
+    let offline = public_opts(pub_url, "", &work.join("cache"), true);
 
     // 1. The lockfile was made against the public registry; the scope is
     //    mapped to the private one afterwards: CS-DEP-001 on the entry.
@@ -216,7 +179,7 @@ fn npm_lockfiles_against_real_registries() {
     //    "public" registry. acme-internal does not exist there: claimable.
     //    @acme/lib of app4 exists there at the same version: name taken.
     let cache = work.join("cache-online");
-    let online = public_opts(&counter.url, &cache, false);
+    let online = public_opts(&counter.url, "", &cache, false);
     let before_online = counter.connections();
     let app4_files = [
         "app4/.npmrc",
@@ -264,7 +227,7 @@ fn npm_lockfiles_against_real_registries() {
     // Someone publishes acme-internal 9.9.9 on the public registry: with a
     // fresh cache it is a live hijack, CRITICAL.
     npm_publish_at(&public_url, &otoken, work, "acme-internal", "9.9.9");
-    let fresh = public_opts(&counter.url, &work.join("cache-fresh"), false);
+    let fresh = public_opts(&counter.url, "", &work.join("cache-fresh"), false);
     let res = scan(&read_tree(&tree, &app2_files), &fresh).expect("scan");
     let hijack: Vec<_> = res
         .iter()
@@ -279,7 +242,7 @@ fn npm_lockfiles_against_real_registries() {
 
     // --offline: nothing asked, no name findings.
     let before = counter.connections();
-    let off = public_opts(&counter.url, &work.join("cache-off"), true);
+    let off = public_opts(&counter.url, "", &work.join("cache-off"), true);
     let res = scan(&read_tree(&tree, &app2_files), &off).expect("scan");
     assert_eq!(
         found(&res),

@@ -7,23 +7,9 @@
 
 mod support;
 
-use customs_confusion::{scan, FileResult, Input, Options, PublicCheck};
+use customs_confusion::{scan, Input};
 use std::path::Path;
-use std::time::Duration;
 use support::*;
-
-fn found(res: &[FileResult]) -> Vec<(String, String, usize)> {
-    let mut v: Vec<_> = res
-        .iter()
-        .flat_map(|r| {
-            r.findings
-                .iter()
-                .map(move |f| (r.path.clone(), f.id.clone(), f.cause_metadata.start_line))
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 fn input(root: &Path, rels: &[&str]) -> Input {
     Input {
@@ -33,28 +19,6 @@ fn input(root: &Path, rels: &[&str]) -> Input {
             .collect(),
         env: Vec::new(),
     }
-}
-
-fn opts(pypi: &str, cache: &Path, offline: bool) -> Options {
-    Options {
-        public: Some(PublicCheck {
-            npm: "http://127.0.0.1:9".into(),
-            pypi: pypi.trim_end_matches('/').to_string(),
-            crates: "http://127.0.0.1:9".into(),
-            rubygems: "http://127.0.0.1:9".into(),
-            hex: "http://127.0.0.1:9".into(),
-            cache_dir: cache.to_path_buf(),
-            offline,
-            timeout: Duration::from_secs(10),
-        }),
-    }
-}
-
-fn write(path: &Path, text: &str) {
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p).expect("dir");
-    }
-    std::fs::write(path, text).expect("write");
 }
 
 fn downloaded(dir: &Path) -> Vec<String> {
@@ -81,7 +45,7 @@ fn pip_and_uv_against_real_indexes() {
     let priv_simple = format!("{}simple", private.url);
     let pub_simple = format!("{}simple", public.url);
     let tree = work.join("tree");
-    let offline = opts(&public.url, &work.join("cache"), true);
+    let offline = public_opts("", &public.url, &work.join("cache"), true);
 
     // 1. requirements.txt with --extra-index-url: pip takes 9.9.9 from the
     //    "public" index. CS-DEP-010 on the option's line.
@@ -232,7 +196,7 @@ fn pip_and_uv_against_real_indexes() {
     //    requests-lite comes from the public index and is not asked about.
     let counter = counting_proxy(public.port);
     let cache = work.join("cache-online");
-    let online = opts(&counter.url, &cache, false);
+    let online = public_opts("", &counter.url, &cache, false);
     // The forwarder's URL is the public index for the checks; the lock
     // names the server itself, which must count as public as well.
     let lock_public = lock.replace(&public.url, &format!("{}/", counter.url));

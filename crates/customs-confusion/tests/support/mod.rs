@@ -377,3 +377,53 @@ pub fn line_of(text: &str, needle: &str) -> usize {
         .map(|i| i + 1)
         .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
 }
+
+/// The findings of a scan as (file, ID, first line), sorted.
+pub fn found(res: &[customs_confusion::FileResult]) -> Vec<(String, String, usize)> {
+    let mut v: Vec<_> = res
+        .iter()
+        .flat_map(|r| {
+            r.findings
+                .iter()
+                .map(move |f| (r.path.clone(), f.id.clone(), f.cause_metadata.start_line))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn write(path: &Path, text: &str) {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).expect("dir");
+    }
+    std::fs::write(path, text).expect("write");
+}
+
+/// Options whose "public" npm and PyPI registries are the loopback servers
+/// given (empty: an unroutable address, so nothing could leave).
+pub fn public_opts(
+    npm: &str,
+    pypi: &str,
+    cache: &Path,
+    offline: bool,
+) -> customs_confusion::Options {
+    let or_none = |u: &str| {
+        if u.is_empty() {
+            "http://127.0.0.1:9".to_string()
+        } else {
+            u.trim_end_matches('/').to_string()
+        }
+    };
+    customs_confusion::Options {
+        public: Some(customs_confusion::PublicCheck {
+            npm: or_none(npm),
+            pypi: or_none(pypi),
+            crates: "http://127.0.0.1:9".into(),
+            rubygems: "http://127.0.0.1:9".into(),
+            hex: "http://127.0.0.1:9".into(),
+            cache_dir: cache.to_path_buf(),
+            offline,
+            timeout: Duration::from_secs(10),
+        }),
+    }
+}
