@@ -85,7 +85,7 @@ fn cargo_lock(ctx: &Context, file: &File) -> Out {
             out.push(CARGO_BOTH_REGISTRIES.at(
                 &text,
                 line,
-                block_end(&text, line),
+                text.block_end(line),
                 format!("'{name} {version}' comes from the registry {url}, and the same lockfile takes a crate '{name}' from crates.io"),
             ));
         }
@@ -98,18 +98,6 @@ fn cargo_lock(ctx: &Context, file: &File) -> Out {
         });
     }
     (out, private)
-}
-
-fn block_end(text: &Text, header: usize) -> usize {
-    let mut end = header;
-    for n in header + 1..=text.lines() {
-        let l = text.line(n).trim();
-        if l.is_empty() || l.starts_with('[') {
-            break;
-        }
-        end = n;
-    }
-    end
 }
 
 /// Global `source "…"` lines of a Gemfile (a `source … do` block scopes its

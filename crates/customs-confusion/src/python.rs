@@ -182,7 +182,7 @@ fn pyproject(
                     .get(i)
                     .copied()
                     .unwrap_or_else(|| key_line(text, uv_section, "index"));
-                let end = if line == 0 { 0 } else { block_end(text, line) };
+                let end = if line == 0 { 0 } else { text.block_end(line) };
                 let mut pkgs: Vec<&str> = pinned
                     .iter()
                     .filter(|(_, idx)| idx == name)
@@ -259,7 +259,7 @@ fn pyproject(
                     }
                 });
             let line = lines.get(i).copied().unwrap_or(0);
-            let end = if line == 0 { 0 } else { block_end(text, line) };
+            let end = if line == 0 { 0 } else { text.block_end(line) };
             match priority.as_deref() {
                 Some("explicit") => {}
                 // `default` replaces PyPI altogether: every package comes
@@ -302,20 +302,6 @@ fn sources_pinned(doc: &toml::Table, uv_toml: bool) -> Vec<(String, String)> {
             Some((k.clone(), idx.to_string()))
         })
         .collect()
-}
-
-/// Last line of the TOML table starting at `header`: the line before the
-/// next header or blank-line-separated block.
-fn block_end(text: &Text, header: usize) -> usize {
-    let mut end = header;
-    for n in header + 1..=text.lines() {
-        let l = text.line(n).trim();
-        if l.is_empty() || l.starts_with('[') {
-            break;
-        }
-        end = n;
-    }
-    end
 }
 
 /// A `[[package]]` of uv.lock or poetry.lock: only the fields read (the

@@ -39,6 +39,20 @@ impl<'a> Text<'a> {
         self.starts.len()
     }
 
+    /// Last line of the TOML table whose header is on line `header`: the
+    /// line before the next header or the next blank line.
+    pub fn block_end(&self, header: usize) -> usize {
+        let mut end = header;
+        for n in header + 1..=self.lines() {
+            let l = self.line(n).trim();
+            if l.is_empty() || l.starts_with('[') {
+                break;
+            }
+            end = n;
+        }
+        end
+    }
+
     /// Offset of the first `needle` at or after `from`.
     pub fn find_from(&self, needle: &str, from: usize) -> Option<usize> {
         self.s.get(from..)?.find(needle).map(|i| i + from)
