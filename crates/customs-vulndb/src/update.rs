@@ -243,9 +243,11 @@ pub const ALPINE_INDEX_AUTO: &str = "auto";
 const INDEX_LIMIT: u64 = 1 << 20;
 
 /// Read the secdb index and add the releases it lists to the configured
-/// ones; returns the releases it added. An index that cannot be read fails
-/// the update (the old database is kept), as any feed does; an index that
-/// lists no release is refused.
+/// ones; returns the releases it added. With `auto`, the index is the
+/// template's URL up to `{release}` and a failure is only warned about (a
+/// mirror need not serve an index). An index named explicitly that cannot
+/// be read fails the update (the old database is kept), as any feed does;
+/// one that lists no release is refused.
 fn discover_alpine(
     client: &reqwest::blocking::Client,
     http: &HttpOptions,
@@ -253,52 +255,27 @@ fn discover_alpine(
     staging: &Path,
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpdateError> {
-    if feeds.alpine_index.is_empty() || feeds.alpine_template.is_empty() {
+    if feeds.alpine_template.is_empty() {
         return Ok(Vec::new());
     }
-    if feeds.alpine_index == ALPINE_INDEX_AUTO {
-        let Some((base, _)) = feeds.alpine_template.split_once("{release}") else {
-            return Ok(Vec::new());
-        };
-        let mut auto = feeds.clone();
-        auto.alpine_index = base.to_string();
-        return match discover_alpine(client, http, &mut auto, staging, progress) {
-            Ok(added) => {
-                feeds.alpine_releases = auto.alpine_releases;
-                Ok(added)
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "cannot list the Alpine releases of {base} ({e}); fetching the configured ones only"
-                );
-                Ok(Vec::new())
-            }
-        };
-    }
-    let url = feeds.alpine_index.clone();
-    let dest = staging.join("alpine-index.html");
-    let html = match fetch(client, http, &url, None, &dest, progress)? {
-        Fetched::Saved { bytes, .. } if bytes <= INDEX_LIMIT => {
-            std::fs::read(&dest).map_err(io_err("read", &dest))?
-        }
-        Fetched::Saved { bytes, .. } => {
-            return Err(UpdateError::Download {
-                url,
-                attempts: 1,
-                reason: format!("index of {bytes} bytes is larger than {INDEX_LIMIT}"),
-            })
-        }
-        Fetched::NotModified => Vec::new(),
+    let (url, best_effort) = match feeds.alpine_index.as_str() {
+        "" => return Ok(Vec::new()),
+        ALPINE_INDEX_AUTO => match feeds.alpine_template.split_once("{release}") {
+            Some((base, _)) => (base.to_string(), true),
+            None => return Ok(Vec::new()),
+        },
+        u => (u.to_string(), false),
     };
-    let _ = std::fs::remove_file(&dest);
-    let listed = alpine_releases_from_index(&String::from_utf8_lossy(&html));
-    if listed.is_empty() {
-        return Err(UpdateError::Download {
-            url,
-            attempts: 1,
-            reason: "the index lists no release (expected links such as v3.20/ and edge/)".into(),
-        });
-    }
+    let listed = match list_alpine_releases(client, http, &url, staging, progress) {
+        Ok(l) => l,
+        Err(e) if best_effort => {
+            tracing::warn!(
+                "cannot list the Alpine releases of {url} ({e}); fetching the configured ones only"
+            );
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
+    };
     tracing::debug!("{url} lists {} releases", listed.len());
     let mut added = Vec::new();
     for r in listed {
@@ -308,6 +285,39 @@ fn discover_alpine(
         }
     }
     Ok(added)
+}
+
+/// The releases the index page at `url` lists (at least one).
+fn list_alpine_releases(
+    client: &reqwest::blocking::Client,
+    http: &HttpOptions,
+    url: &str,
+    staging: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, UpdateError> {
+    let dest = staging.join("alpine-index.html");
+    let fetched = fetch(client, http, url, None, &dest, progress);
+    let read = match fetched? {
+        Fetched::Saved { bytes, .. } if bytes <= INDEX_LIMIT => {
+            std::fs::read(&dest).map_err(io_err("read", &dest))
+        }
+        Fetched::Saved { bytes, .. } => Err(UpdateError::Download {
+            url: url.to_string(),
+            attempts: 1,
+            reason: format!("index of {bytes} bytes is larger than {INDEX_LIMIT}"),
+        }),
+        Fetched::NotModified => Ok(Vec::new()),
+    };
+    let _ = std::fs::remove_file(&dest);
+    let listed = alpine_releases_from_index(&String::from_utf8_lossy(&read?));
+    if listed.is_empty() {
+        return Err(UpdateError::Download {
+            url: url.to_string(),
+            attempts: 1,
+            reason: "the index lists no release (expected links such as v3.20/ and edge/)".into(),
+        });
+    }
+    Ok(listed)
 }
 
 /// A path component from an ecosystem name (`Ubuntu:22.04` → `Ubuntu_22.04`).
