@@ -766,6 +766,18 @@ fn an_os_release_without_advisories_is_unknown_not_clean() {
         "{table}"
     );
     assert!(!table.contains("Total: 0"), "{table}");
+    let md = run(&["-f", "markdown"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let md = String::from_utf8_lossy(&md);
+    assert!(md.contains("| unknown |"), "{md}");
+    assert!(md.contains("> **No advisory data** for <code>"), "{md}");
+    assert!(
+        md.contains("found where the database has advisories"),
+        "{md}"
+    );
     // CI can make it an error; the findings gate alone does not fire.
     run(&["--exit-on-missing-data", "4", "--exit-code", "1"]).code(4);
     run(&["--exit-code", "1"]).success();

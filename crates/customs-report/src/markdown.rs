@@ -478,21 +478,20 @@ pub fn to_markdown(report: &Report, opts: &MarkdownOptions) -> String {
     }
     doc.text(&intro);
     doc.section(summary_section(report));
-    let missing: String = report
+    let missing: Vec<String> = report
         .results
         .iter()
         .filter_map(|r| {
-            r.missing_data.as_ref().map(|m| {
-                format!(
-                    "> **No advisory data** for {}: {}\n>\n",
-                    code(&r.target),
-                    md(&m.reason)
-                )
-            })
+            let m = r.missing_data.as_ref()?;
+            Some(format!(
+                "> **No advisory data** for {}: {}",
+                code(&r.target),
+                md(&m.reason)
+            ))
         })
         .collect();
     if !missing.is_empty() {
-        doc.text(&format!("\n{}\n", missing.trim_end_matches(">\n")));
+        doc.text(&format!("\n{}\n", missing.join("\n>\n")));
     }
     doc.text(&severity_table(report));
 
@@ -518,7 +517,12 @@ pub fn to_markdown(report: &Report, opts: &MarkdownOptions) -> String {
         }
     }
     if sections.is_empty() {
-        doc.text("\nNo vulnerabilities, secrets or misconfigurations found.\n");
+        if missing.is_empty() {
+            doc.text("\nNo vulnerabilities, secrets or misconfigurations found.\n");
+        } else {
+            // Unknown is not clean: nothing found only where data was.
+            doc.text("\nNo vulnerabilities, secrets or misconfigurations found where the database has advisories.\n");
+        }
     }
     for s in sections {
         doc.section(s);
