@@ -283,8 +283,8 @@ pub struct PolicyArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ScanArgs {
-    /// Scanners to run (comma list: vuln, secret, misconfig, hardening), or `none`
-    /// for the inventory alone.
+    /// Scanners to run (comma list: vuln, secret, misconfig, hardening,
+    /// confusion), or `none` for the inventory alone.
     #[arg(
         long,
         value_delimiter = ',',
@@ -319,6 +319,17 @@ pub struct ScanArgs {
     /// Image age (days since `created`) past which a rebuild is advised.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub max_image_age: u64,
+    /// With the confusion scanner: ask the public registries whether the
+    /// names of privately sourced packages exist there (online; answers
+    /// cached for a day; `--offline` uses the cached ones only).
+    #[arg(long)]
+    pub confusion_check_public: bool,
+    /// A registry that counts as public in the confusion checks (a mirror
+    /// of the public one), and the one the name check asks instead of the
+    /// default (repeatable): npm=URL, pypi=URL (the JSON API base),
+    /// crates=URL, rubygems=URL, hex=URL.
+    #[arg(long, value_name = "ECOSYSTEM=URL", value_parser = parse_registry)]
+    pub confusion_registry: Vec<(String, String)>,
     /// Do not use or fill the per-layer cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -372,14 +383,33 @@ pub fn parse_scanners(list: &[String]) -> Result<Scanners, String> {
             "secret" => s.secret = true,
             "misconfig" | "config" => s.misconfig = true,
             "hardening" => s.hardening = true,
+            "confusion" => s.confusion = true,
             other => {
                 return Err(format!(
-                    "--scanners: unknown scanner '{other}' (expected vuln, secret, misconfig, hardening or none)"
+                    "--scanners: unknown scanner '{other}' (expected vuln, secret, misconfig, hardening, confusion or none)"
                 ))
             }
         }
     }
     Ok(s)
+}
+
+/// `npm=URL` of `--confusion-registry`.
+fn parse_registry(s: &str) -> Result<(String, String), String> {
+    let (eco, url) = s
+        .split_once('=')
+        .ok_or("expected ECOSYSTEM=URL (npm, pypi, crates, rubygems, hex)")?;
+    let eco = eco.trim().to_ascii_lowercase();
+    if !["npm", "pypi", "crates", "rubygems", "hex"].contains(&eco.as_str()) {
+        return Err(format!(
+            "unknown ecosystem '{eco}' (expected npm, pypi, crates, rubygems, hex)"
+        ));
+    }
+    let url = url.trim();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("'{url}' is not an http(s) URL"));
+    }
+    Ok((eco, url.to_string()))
 }
 
 /// `90s`, `10m`, `1h30m` (humantime's syntax).

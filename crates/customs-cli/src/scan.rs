@@ -66,8 +66,48 @@ fn scan_options(g: &GlobalArgs, a: &ScanArgs, scanners: &[String]) -> Result<Sca
         setuid_allow: a.setuid_allow.clone(),
         max_image_age_days: a.max_image_age,
         cache_dir: (!a.no_cache).then(|| cache_dir(g)),
+        confusion: confusion_options(g, a),
         policy: policy_options(&a.policy),
     })
+}
+
+/// The confusion scanner's options: the registries `--confusion-registry`
+/// names count as public; with `--confusion-check-public` they are also
+/// the ones asked (the defaults for the others), and `--offline` keeps the
+/// check to the cached answers.
+fn confusion_options(g: &GlobalArgs, a: &ScanArgs) -> customs_scan::ConfusionOptions {
+    let also_public: Vec<String> = a
+        .confusion_registry
+        .iter()
+        .map(|(_, u)| u.clone())
+        .collect();
+    if !a.confusion_check_public {
+        return customs_scan::ConfusionOptions {
+            public: None,
+            also_public,
+        };
+    }
+    let mut c = customs_scan::PublicCheck {
+        cache_dir: cache_dir(g),
+        offline: a.db.offline,
+        // One name lookup; the scan's own bound applies when it is lower.
+        timeout: a.timeout.min(std::time::Duration::from_secs(30)),
+        ..Default::default()
+    };
+    for (eco, url) in &a.confusion_registry {
+        let slot = match eco.as_str() {
+            "npm" => &mut c.npm,
+            "pypi" => &mut c.pypi,
+            "crates" => &mut c.crates,
+            "rubygems" => &mut c.rubygems,
+            _ => &mut c.hex,
+        };
+        *slot = url.clone();
+    }
+    customs_scan::ConfusionOptions {
+        public: Some(c),
+        also_public,
+    }
 }
 
 /// The vulnerability database of a scan, opened when the scan needs it.
@@ -335,7 +375,8 @@ fn render(
                 scanners: table::Scanners {
                     vuln: sc.vuln,
                     secret: sc.secret,
-                    misconfig: sc.misconfig,
+                    // Its findings are misconfiguration-style results.
+                    misconfig: sc.misconfig || sc.confusion,
                     hardening: sc.hardening,
                 },
                 color: to_terminal && std::env::var_os("NO_COLOR").is_none(),

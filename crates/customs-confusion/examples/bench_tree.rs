@@ -238,6 +238,7 @@ fn main() {
             offline: false,
             timeout: Duration::from_secs(5),
         }),
+        also_public: Vec::new(),
     };
     let t = Instant::now();
     let cold = scan(&input, &online).expect("scan");

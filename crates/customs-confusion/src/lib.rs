@@ -74,17 +74,21 @@ pub struct Input {
 }
 
 /// How to scan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Options {
     /// The online name check (`--confusion-check-public`); `None` leaves it
     /// out. The registry URLs given here also count as *public* for the
     /// offline checks (so a test, or a company that mirrors the public
     /// registry under another name, is classified right).
     pub public: Option<PublicCheck>,
+    /// More registry URLs that count as *public* in the offline checks
+    /// (mirrors of the public registries under another name; the CLI's
+    /// `--confusion-registry` without the name check).
+    pub also_public: Vec<String>,
 }
 
 /// The public registries asked by the name check, and its cache.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PublicCheck {
     /// npm registry base URL (`https://registry.npmjs.org`).
     pub npm: String,
@@ -188,6 +192,10 @@ pub(crate) fn file_kind(path: &str) -> Option<&'static str> {
     };
     Some(kind)
 }
+
+/// Names [`wanted`] in a layer cache key; bump it when `wanted` changes, so
+/// layer results cached with the old choice of files are not reused.
+pub const WANTED_ID: &str = "confusion/1";
 
 /// Whether [`scan`] wants to read `path` (relative to the scanned root, no
 /// leading `/`). Cheap: no allocation; called for every path of every layer.
@@ -359,16 +367,19 @@ impl<'a> Context<'a> {
             .collect();
         files.sort_by(|a, b| a.path.cmp(b.path));
         files.dedup_by(|a, b| a.path == b.path);
-        let public_extra = opts
+        let public_extra: Vec<_> = opts
             .public
             .as_ref()
             .map(|p| {
                 [&p.npm, &p.pypi, &p.crates, &p.rubygems, &p.hex]
                     .iter()
                     .map(|u| url::normalize(u))
-                    .collect()
+                    .collect::<Vec<_>>()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .chain(opts.also_public.iter().map(|u| url::normalize(u)))
+            .collect();
         Context {
             files,
             env: &input.env,

@@ -149,6 +149,27 @@ pub struct LayerResult {
     pub warnings: Vec<String>,
 }
 
+/// Files whose contents one scanner wants, with the version of its choice
+/// (both part of the cache key: a changed predicate must not reuse layer
+/// results made with the old one).
+#[derive(Debug, Clone, Copy)]
+pub struct FileWant {
+    /// `hardening`, `confusion`; with a version (`confusion/1`).
+    pub name: &'static str,
+    pub wanted: fn(&str) -> bool,
+}
+
+/// The cache-key form of a list of wants: `none`, or the names joined by `+`.
+fn want_names(w: &[FileWant]) -> String {
+    if w.is_empty() {
+        return "none".into();
+    }
+    let mut names: Vec<&str> = w.iter().map(|w| w.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join("+")
+}
+
 /// Which analyzers run.
 pub struct Analyzers<'a> {
     pub os: bool,
@@ -159,8 +180,9 @@ pub struct Analyzers<'a> {
     pub secrets: Option<&'a customs_secret::SecretScanner>,
     /// Keep every entry's metadata (hardening).
     pub keep_files: bool,
-    /// Other files whose contents the caller wants (hardening).
-    pub extra_wanted: Option<fn(&str) -> bool>,
+    /// Other files whose contents the callers want (hardening's passwd,
+    /// the confusion scanner's package manager configs...).
+    pub extra_wanted: &'a [FileWant],
     /// With `keep_files`: which entries' metadata to keep (all when `None`).
     pub keep_entry: Option<EntryFilter>,
 }
@@ -185,7 +207,7 @@ impl Analyzers<'_> {
                 "off"
             },
             self.keep_files,
-            self.extra_wanted.is_some(),
+            want_names(self.extra_wanted),
             self.keep_entry.map_or("all", |f| f.version)
         )
     }
@@ -210,7 +232,7 @@ fn doc_limit(os_kind: Option<customs_ospkg::FileKind>, lang: bool) -> (u64, &'st
         Some(k) if k.is_release_file() && !lang => (MAX_RELEASE, "an OS release file"),
         Some(_) => (MAX_DOC, "a buffered package database"),
         None if lang => (MAX_DOC, "a lockfile or package manifest"),
-        None => (MAX_DOC, "a file the hardening checks read"),
+        None => (MAX_DOC, "a file the config checks read"),
     }
 }
 
@@ -254,7 +276,15 @@ impl LayerResult {
             None
         };
         let lang = an.lang_wanted(path);
-        let extra = an.extra_wanted.is_some_and(|f| f(path));
+        let mut extra = an.extra_wanted.iter().any(|w| (w.wanted)(path));
+        if extra && os_kind.is_none() && lang.is_none() && e.size > MAX_DOC {
+            // Only a config check wants it: too big to be a real config
+            // (a hostile image's decoy); the check goes without it, the
+            // scan goes on.
+            let (limit, what) = doc_limit(None, false);
+            self.warnings.push(too_large(path, e.size, limit, what));
+            extra = false;
+        }
         let want_doc = os_kind.is_some() || lang.is_some() || extra;
         if want_doc && e.size > MAX_DOC {
             if let Some(k) = os_kind.filter(|_| lang.is_none() && !extra) {

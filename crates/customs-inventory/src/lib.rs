@@ -20,7 +20,9 @@ pub use sources::{analyze_export, open_and_analyze, EngineOptions, Opened};
 use customs_image::walk::{walk_dir, walk_tar};
 use customs_image::{Image, ImageError};
 use customs_model::{LayerRef, OsInfo, Package};
-pub use layer::{path_hash, AppFile, EntryFilter, FileMeta, FileSecret, LayerResult, PathHashes};
+pub use layer::{
+    path_hash, AppFile, EntryFilter, FileMeta, FileSecret, FileWant, LayerResult, PathHashes,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -58,9 +60,12 @@ pub struct Options {
     pub secrets: Option<customs_secret::SecretScanner>,
     /// Fingerprint of the secret rules (part of the cache key).
     pub secret_fingerprint: String,
-    /// Keep the final filesystem's metadata and these files' contents.
-    pub hardening_files: Option<fn(&str) -> bool>,
-    /// With `hardening_files`: the entries whose metadata hardening needs
+    /// Keep the final filesystem's metadata (hardening).
+    pub keep_files: bool,
+    /// Keep the contents of the files these predicates want, as the final
+    /// filesystem has them ([`Inventory::extra_files`]).
+    pub wanted_files: Vec<layer::FileWant>,
+    /// With `keep_files`: the entries whose metadata hardening needs
     /// (every entry when `None`); the others cost a 16-byte hash each.
     pub hardening_entries: Option<layer::EntryFilter>,
     /// Report language packages in files that OS packages installed too.
@@ -117,8 +122,8 @@ impl Options {
             installed: self.lang && installed,
             lockfiles: self.lang && self.lockfiles,
             secrets: self.secrets.as_ref(),
-            keep_files: self.hardening_files.is_some(),
-            extra_wanted: self.hardening_files,
+            keep_files: self.keep_files,
+            extra_wanted: &self.wanted_files,
             keep_entry: self.hardening_entries,
         }
     }
@@ -506,7 +511,7 @@ pub fn merge(layers: &[(LayerRef, LayerResult)], opts: &Options) -> Inventory {
     // The final filesystem, for hardening: the kept entries that survive
     // the whiteouts and are not replaced in an upper layer by an entry no
     // check looks at (known by its path hash only).
-    if opts.hardening_files.is_some() {
+    if opts.keep_files {
         let files = overlay(layers, |r| {
             r.files.iter().map(|f| (f.path.as_str(), f)).collect()
         });
@@ -539,6 +544,8 @@ pub fn merge(layers: &[(LayerRef, LayerResult)], opts: &Options) -> Inventory {
             })
             .map(|(_, (i, f))| (f.clone(), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
+    }
+    if !opts.wanted_files.is_empty() {
         let extra = overlay(layers, |r| {
             r.extra_files.iter().map(|(k, v)| (k.as_str(), v)).collect()
         });

@@ -200,7 +200,7 @@ fn final_file_view_for_hardening() {
     l2.whiteouts.push("usr/bin/su".into());
     l2.files.push(meta("usr/bin/passwd", 0o755));
     let mut o = opts();
-    o.hardening_files = Some(|_| false);
+    o.keep_files = true;
     let inv = merge(&[(lr("sha256:1"), l1), (lr("sha256:2"), l2)], &o);
     assert_eq!(inv.files.len(), 1);
     assert_eq!(inv.files[0].0.mode, 0o755);

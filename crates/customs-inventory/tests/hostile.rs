@@ -6,7 +6,7 @@
 //! (`cargo test --workspace -- --ignored large_`).
 
 use customs_image::walk::{walk_tar, EntryKind};
-use customs_inventory::layer::{Analyzers, EntryFilter};
+use customs_inventory::layer::{Analyzers, EntryFilter, FileWant};
 use customs_inventory::{merge, FileMeta, LayerResult, Options};
 use customs_model::LayerRef;
 use customs_testkit::peak_rss_kib;
@@ -113,7 +113,7 @@ fn analyzers() -> Analyzers<'static> {
         lockfiles: false,
         secrets: None,
         keep_files: false,
-        extra_wanted: None,
+        extra_wanted: &[],
         keep_entry: None,
     }
 }
@@ -380,6 +380,56 @@ fn documents_over_their_cap_fail_instead_of_being_skipped() {
     }
 }
 
+/// What a config check wants: an `.npmrc` anywhere.
+const NPMRC: [FileWant; 1] = [FileWant {
+    name: "test/1",
+    wanted: |p| p.ends_with(".npmrc"),
+}];
+
+#[test]
+fn a_config_file_over_the_cap_is_skipped_with_a_warning_not_a_failure() {
+    // Only a config check wants it: the layer goes on without it (its
+    // secrets are still scanned as a stream), and the warning names it.
+    let an = Analyzers {
+        extra_wanted: &NPMRC,
+        ..analyzers()
+    };
+    let size = 65u64 << 20;
+    const RC: &[u8] = b"registry=https://x/\n";
+    let r = walk(
+        &an,
+        layer(vec![
+            tar_entry("app/.npmrc", size, 0o644, std::io::repeat(b' ')),
+            tar_entry("etc/.npmrc", RC.len() as u64, 0o644, Cursor::new(RC)),
+        ]),
+    )
+    .unwrap_or_else(|e| panic!("must not fail the layer: {e}"));
+    assert_eq!(
+        r.extra_files.keys().collect::<Vec<_>>(),
+        vec!["etc/.npmrc"],
+        "the small one is kept"
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains(&format!(
+            "app/.npmrc: {size} bytes, over the 64 MiB limit for a file the config checks read"
+        ))),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn the_files_wanted_are_part_of_the_cache_key() {
+    let none = analyzers().fingerprint("");
+    let npmrc = Analyzers {
+        extra_wanted: &NPMRC,
+        ..analyzers()
+    }
+    .fingerprint("");
+    assert_ne!(none, npmrc);
+    assert!(npmrc.contains("extra=test/1"), "{npmrc}");
+}
+
 #[test]
 fn a_small_database_gives_what_the_slice_parser_gives() {
     let real = alpine_installed();
@@ -426,7 +476,7 @@ fn hardening_analyzers() -> Analyzers<'static> {
 
 fn hardening_opts() -> Options {
     Options {
-        hardening_files: Some(|_| false),
+        keep_files: true,
         hardening_entries: Some(FILTER),
         ..Default::default()
     }

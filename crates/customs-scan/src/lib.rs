@@ -33,6 +33,7 @@ use customs_report::{
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use customs_confusion::{Options as ConfusionOptions, PublicCheck};
 pub use customs_inventory::EngineOptions;
 pub use customs_vulndb::VulnDb;
 
@@ -43,6 +44,8 @@ pub struct Scanners {
     pub secret: bool,
     pub misconfig: bool,
     pub hardening: bool,
+    /// Dependency confusion (`customs_confusion`).
+    pub confusion: bool,
 }
 
 /// What a directory is: a project (lockfiles, Dockerfiles) or an unpacked
@@ -147,6 +150,8 @@ pub struct ScanOptions {
     pub max_image_age_days: u64,
     /// The per-layer cache (images only); `None`: no cache.
     pub cache_dir: Option<PathBuf>,
+    /// The dependency-confusion scanner's options (its online name check).
+    pub confusion: ConfusionOptions,
     pub policy: PolicyOptions,
 }
 
@@ -163,6 +168,7 @@ impl Default for ScanOptions {
             setuid_allow: Vec::new(),
             max_image_age_days: 30,
             cache_dir: None,
+            confusion: customs_confusion::Options::default(),
             policy: PolicyOptions::default(),
         }
     }
@@ -328,6 +334,16 @@ pub fn scan_image(src: &ImageSource, opts: &ScanOptions, db: Db<'_>) -> Result<S
         let cfg = img.config.config.clone().unwrap_or_default();
         hardening_result(&mut report, &inv, opts, cfg.user, cfg.entrypoint, cfg.cmd);
     }
+    if sc.confusion {
+        let env = img
+            .config
+            .config
+            .as_ref()
+            .and_then(|c| c.env.as_ref())
+            .map(|e| e.iter().filter_map(|kv| split_env(kv)).collect())
+            .unwrap_or_default();
+        confusion_results(&mut report, &inv, env, &opts.confusion)?;
+    }
     let shown = Scanners {
         misconfig: sc.misconfig || cfg_sc.misconfig,
         secret: sc.secret || cfg_sc.secret,
@@ -451,6 +467,9 @@ pub fn scan_dir(path: &Path, mode: DirMode, opts: &ScanOptions, db: Db<'_>) -> R
     if sc.hardening {
         hardening_result(&mut report, &inv, opts, None, None, None);
     }
+    if sc.confusion {
+        confusion_results(&mut report, &inv, Vec::new(), &opts.confusion)?;
+    }
     finish(report, prepared, sc, Vec::new(), Vec::new())
 }
 
@@ -571,6 +590,16 @@ fn fxhash(b: &[u8]) -> u64 {
     h
 }
 
+const HARDENING_FILES: customs_inventory::FileWant = customs_inventory::FileWant {
+    name: "hardening",
+    wanted: customs_misconfig::hardening_wanted,
+};
+
+const CONFUSION_FILES: customs_inventory::FileWant = customs_inventory::FileWant {
+    name: customs_confusion::WANTED_ID,
+    wanted: customs_confusion::wanted,
+};
+
 fn inventory_options(opts: &ScanOptions, lockfiles: bool) -> Result<customs_inventory::Options> {
     let sc = opts.scanners;
     let (secrets, secret_fingerprint) = if sc.secret {
@@ -585,9 +614,14 @@ fn inventory_options(opts: &ScanOptions, lockfiles: bool) -> Result<customs_inve
         lockfiles,
         secrets,
         secret_fingerprint,
-        hardening_files: sc
-            .hardening
-            .then_some(customs_misconfig::hardening_wanted as fn(&str) -> bool),
+        keep_files: sc.hardening,
+        wanted_files: [
+            (sc.hardening, HARDENING_FILES),
+            (sc.confusion, CONFUSION_FILES),
+        ]
+        .into_iter()
+        .filter_map(|(on, w)| on.then_some(w))
+        .collect(),
         hardening_entries: sc.hardening.then_some(customs_inventory::EntryFilter {
             keep: hardening_keeps,
             version: customs_misconfig::HARDENING_KEEPS_VERSION,
@@ -893,7 +927,12 @@ fn hardening_result(
         .collect();
     let snap = FsSnapshot {
         entries,
-        contents: inv.extra_files.clone().into_iter().collect(),
+        contents: inv
+            .extra_files
+            .iter()
+            .filter(|(p, _)| customs_misconfig::hardening_wanted(p))
+            .map(|(p, c)| (p.clone(), c.clone()))
+            .collect(),
         user,
         entrypoint: entrypoint.unwrap_or_default(),
         cmd: cmd.unwrap_or_default(),
@@ -903,6 +942,59 @@ fn hardening_result(
     };
     let r = customs_misconfig::scan_hardening(&snap, &o);
     report.results.push(config_result(r));
+}
+
+/// `KEY=VALUE` of an image config's `Env`; an entry without `=` names no
+/// value and is left out.
+fn split_env(kv: &str) -> Option<(String, String)> {
+    let (k, v) = kv.split_once('=')?;
+    Some((k.to_string(), v.to_string()))
+}
+
+/// The dependency-confusion findings: one `config` result per file read
+/// (paths as the package results name them), and one for the image
+/// environment (`image config`).
+fn confusion_results(
+    report: &mut Report,
+    inv: &Inventory,
+    env: Vec<(String, String)>,
+    opts: &customs_confusion::Options,
+) -> Result<()> {
+    let t = std::time::Instant::now();
+    let input = customs_confusion::Input {
+        files: inv
+            .extra_files
+            .iter()
+            .filter(|(p, c)| {
+                customs_confusion::wanted(p) && c.len() as u64 <= customs_confusion::MAX_FILE
+            })
+            .map(|(p, c)| (p.clone(), c.clone()))
+            .collect(),
+        env,
+    };
+    let n = input.files.len();
+    let found = customs_confusion::scan(&input, opts).map_err(|e| anyhow!("{e}"))?;
+    for fr in found {
+        let target = if fr.path.is_empty() {
+            "image config".to_string()
+        } else {
+            fr.path
+        };
+        let kind = if fr.kind.is_empty() {
+            customs_confusion::KIND.to_string()
+        } else {
+            fr.kind
+        };
+        let mut r = ScanResult::new(target, class::CONFIG, kind);
+        r.misconf_summary = Some(customs_model::finding::MisconfSummary {
+            successes: 0,
+            failures: u32::try_from(fr.findings.len()).unwrap_or(u32::MAX),
+        });
+        r.misconfigurations = fr.findings;
+        report.results.push(r);
+    }
+    tracing::debug!("dependency confusion: {n} files in {:?}", t.elapsed());
+    Ok(())
 }
 
 fn policy(p: &PolicyOptions) -> Result<customs_detect::Policy> {

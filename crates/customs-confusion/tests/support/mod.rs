@@ -425,5 +425,6 @@ pub fn public_opts(
             offline,
             timeout: Duration::from_secs(10),
         }),
+        also_public: Vec::new(),
     }
 }
