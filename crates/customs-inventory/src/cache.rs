@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the layout of `LayerResult` or an analyzer's output changes.
-const CACHE_VERSION: &str = "customs-layer-cache-3";
+const CACHE_VERSION: &str = "customs-layer-cache-4";
 /// The prefix of temporary files in the cache's folders.
 const TMP: &str = ".tmp-";
 

@@ -74,7 +74,30 @@ pub struct SecretFinding {
     /// has never carried it (and the layer cache does not need it).
     #[serde(skip)]
     pub offset: u64,
+    /// Why a generic rule fired (customs' field; Trivy has none): the
+    /// keyword the value was assigned to and the value's entropy. Absent
+    /// for rules that match a token format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<SecretReason>,
 }
+
+/// The evidence of a generic secret rule: what to write an allow rule on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretReason {
+    /// The key the value is assigned to, as written (`DB_PASSWORD`,
+    /// `api_key`); for a URI, its user (`user` of `scheme://user:…@host`).
+    pub keyword: String,
+    /// Shannon entropy of the value, in bits per byte, to two decimals.
+    pub entropy: f64,
+    /// The entropy its length needed to count as a credential (assignment
+    /// rules; a URI password is judged by other signs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entropy_needed: Option<f64>,
+}
+
+// Entropies are finite numbers (never NaN), so equality is total.
+impl Eq for SecretReason {}
 
 /// Where a misconfiguration is (Trivy's `types.CauseMetadata`). Line numbers
 /// are 1-based; 0 means "the whole file" (e.g. a missing instruction).

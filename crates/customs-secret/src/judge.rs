@@ -693,6 +693,35 @@ pub(crate) fn generic_value(key: &str, value: &str, password: bool) -> bool {
     }
 }
 
+/// Why a generic or URI rule fired: the keyword (for a URI, its user) and
+/// the value's entropy beside what its length needed. `None` for rules of
+/// a token format, whose regex is the whole reason.
+pub(crate) fn reason(
+    check: Check,
+    buf: &[u8],
+    start: usize,
+    key: Option<(usize, usize)>,
+    secret: (usize, usize),
+) -> Option<customs_model::finding::SecretReason> {
+    let value = buf.get(secret.0..secret.1).unwrap_or_default();
+    let (keyword, password) = match check {
+        Check::GenericAssign { password } | Check::GenericConfig { password } => {
+            let k = key.and_then(|(s, e)| buf.get(s..e)).unwrap_or_default();
+            (k, Some(password))
+        }
+        Check::Uri => (uri_user(buf.get(start..secret.0).unwrap_or_default()), None),
+        Check::None | Check::Pem { .. } | Check::Jwt => return None,
+    };
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    // A keyword is a name; cut a pathological one so a finding stays small.
+    let keyword = String::from_utf8_lossy(keyword.get(..keyword.len().min(64)).unwrap_or_default());
+    Some(customs_model::finding::SecretReason {
+        keyword: keyword.into_owned(),
+        entropy: round(shannon_entropy(value)),
+        entropy_needed: password.map(|p| entropy_needed(value.len(), p)),
+    })
+}
+
 // ------------------------------------------------------------ URIs
 
 /// The user part of `scheme://user:` (the bytes before the password).

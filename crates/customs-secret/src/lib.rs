@@ -139,6 +139,10 @@ pub struct SecretScanner {
 struct Candidate {
     rule: usize,
     secret: (usize, usize),
+    /// The match's `key` group (generic rules).
+    key: Option<(usize, usize)>,
+    /// Where the whole match starts (for a URI's user).
+    start: usize,
 }
 
 /// Where a buffer starts in the file.
@@ -590,14 +594,16 @@ impl SecretScanner {
             if !budget.admit(c.rule) {
                 continue;
             }
-            out.push(build_finding(
+            let mut f = build_finding(
                 rule,
                 buf,
                 c.secret,
                 &spans,
                 &mut line_cursor,
                 base.offset,
-            ));
+            );
+            f.reason = judge::reason(rule.check, buf, c.start, c.key, c.secret);
+            out.push(f);
         }
     }
 
@@ -715,6 +721,8 @@ impl SecretScanner {
                     cands.push(Candidate {
                         rule: ri,
                         secret: (ss, se),
+                        key: found.key,
+                        start: m.start(),
                     });
                 }
             }
@@ -997,6 +1005,7 @@ fn build_finding(
         match_line,
         layer: Default::default(),
         offset: base_offset + ss as u64,
+        reason: None,
     }
 }
 

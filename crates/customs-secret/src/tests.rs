@@ -584,3 +584,34 @@ fn limit_warning_names_the_file_and_the_counts() {
     assert_eq!(thousands(999), "999");
     assert_eq!(thousands(1_000_000), "1,000,000");
 }
+
+#[test]
+fn generic_findings_say_why_they_fired_and_token_formats_do_not() {
+    let sc = SecretScanner::builtin();
+    let text = format!(
+        "DB_PASSWORD = \"Xk9#mQ2vLp7wRt4z\"\nurl = \"postgres://admin:Xk9mQ2vLp7wRt4zY@db.acme.io/app\"\nGITHUB = \"{}\"\n",
+        gh()
+    );
+    let found = sc.scan("settings.py", text.as_bytes());
+    let reason = |id: &str| {
+        found
+            .iter()
+            .find(|f| f.rule_id == id)
+            .unwrap_or_else(|| panic!("{id} not found in {found:?}"))
+            .reason
+            .clone()
+    };
+    let pw = reason("generic-password-assignment").expect("a generic rule has a reason");
+    assert_eq!(pw.keyword, "DB_PASSWORD");
+    let e = rule::shannon_entropy(b"Xk9#mQ2vLp7wRt4z");
+    assert!((pw.entropy - e).abs() < 0.006, "{} vs {e}", pw.entropy);
+    assert_eq!(pw.entropy_needed, Some(judge::entropy_needed(16, true)));
+    assert!(pw.entropy >= pw.entropy_needed.unwrap_or(f64::MAX));
+    let uri = reason("postgres-uri-password").expect("a URI rule has a reason");
+    assert_eq!(uri.keyword, "admin");
+    assert_eq!(uri.entropy_needed, None);
+    assert_eq!(reason("github-pat"), None, "a token format is its own reason");
+    // The reason reaches the JSON under customs' own field name.
+    let json = serde_json::to_value(&found.findings).expect("json");
+    assert_eq!(json[0]["Reason"]["Keyword"], "DB_PASSWORD");
+}
