@@ -247,15 +247,24 @@ impl<R: Read> Read for HashingReader<R> {
             Sink::Thread {
                 batch, tx, back, ..
             } => {
-                batch.extend_from_slice(chunk);
-                if batch.len() >= BATCH {
-                    let next = back
-                        .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    let full = std::mem::replace(batch, next);
-                    if let Some(t) = tx.as_ref() {
-                        if t.send(full).is_err() {
-                            return Err(std::io::Error::other("the hashing thread stopped"));
+                // Filled to BATCH at most, whatever the read size (a 1 MiB
+                // read appended whole grew each batch to 1.25 MiB and its
+                // capacity to 2 MiB, times the batches in flight).
+                let mut rest = chunk;
+                while !rest.is_empty() {
+                    let room = BATCH.saturating_sub(batch.len()).max(1);
+                    let (now, later) = rest.split_at(room.min(rest.len()));
+                    batch.extend_from_slice(now);
+                    rest = later;
+                    if batch.len() >= BATCH {
+                        let next = back
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        let full = std::mem::replace(batch, next);
+                        if let Some(t) = tx.as_ref() {
+                            if t.send(full).is_err() {
+                                return Err(std::io::Error::other("the hashing thread stopped"));
+                            }
                         }
                     }
                 }

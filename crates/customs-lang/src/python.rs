@@ -267,11 +267,45 @@ impl UvPkg {
     }
 }
 
+/// A `uv.lock` with the entries of its multi-line `wheels = [` lists
+/// blanked (lines kept, so errors point at the same line): they are most of
+/// the file (a URL, hash, size and date per wheel), none of them is read, and
+/// the TOML parser would hold each as a table (13× the file in memory: 7 MB
+/// for werkzeug's 575 KB lock). A list that does not close is left as it is,
+/// for the parser to report.
+fn without_wheel_lists(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut copied = 0;
+    let mut pos = 0;
+    let mut open: Option<usize> = None; // where the blanked lines start
+    while pos < data.len() {
+        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
+        let line = data[pos..end].trim_ascii();
+        match open {
+            None if line == b"wheels = [" => open = Some(end),
+            Some(from) if line == b"]" => {
+                out.extend_from_slice(&data[copied..from]);
+                let newlines = memchr::memchr_iter(b'\n', &data[from..pos]).count();
+                out.resize(out.len() + newlines, b'\n');
+                copied = pos;
+                open = None;
+            }
+            _ => {}
+        }
+        pos = end;
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(data);
+    }
+    out.extend_from_slice(&data[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// `uv.lock`: the project (source `editable`/`virtual` = ".") is the root;
 /// its dependencies and optional dependencies are direct, its dev groups
 /// mark packages reachable only from them as dev.
 pub fn parse_uv_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> {
-    let lock: UvLock = toml(path, data)?;
+    let lock: UvLock = toml(path, &without_wheel_lists(data))?;
     let mut ids: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for p in &lock.package {
         let n = normalize_name("PyPI", &p.name);
@@ -420,6 +454,50 @@ pub fn parse_pylock(path: &str, data: &[u8]) -> Result<Vec<Package>, LangError> 
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// uv's own layout (uv 0.8): an `sdist` table and a `wheels` list.
+    const UV_WITH_WHEELS: &str = r#"version = 1
+requires-python = ">=3.9"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "idna" },
+]
+
+[[package]]
+name = "idna"
+version = "3.10"
+source = { registry = "https://pypi.org/simple" }
+sdist = { url = "https://files.pythonhosted.org/packages/f1/idna-3.10.tar.gz", hash = "sha256:12f65c9b470abda6dc35cf8e63cc574b1c52b11df2c86030af0ac09b01b13ea9", size = 190490, upload-time = "2024-09-15T18:07:39.745Z" }
+wheels = [
+    { url = "https://files.pythonhosted.org/packages/76/idna-3.10-py3-none-any.whl", hash = "sha256:946d195a0d259cbba61165e88e65941f16e9b36ea6ddb97f00452bae8b1287d3", size = 70442, upload-time = "2024-09-15T18:07:37.964Z" },
+    { url = "https://files.pythonhosted.org/packages/77/idna-3.10-py2-none-any.whl", hash = "sha256:946d195a0d259cbba61165e88e65941f16e9b36ea6ddb97f00452bae8b1287d4", size = 70443, upload-time = "2024-09-15T18:07:37.964Z" },
+]
+"#;
+
+    #[test]
+    fn uv_wheel_lists_are_blanked_not_read() {
+        let blanked = without_wheel_lists(UV_WITH_WHEELS.as_bytes());
+        let text = std::str::from_utf8(&blanked).expect("utf-8");
+        assert_eq!(text.lines().count(), UV_WITH_WHEELS.lines().count());
+        assert!(!text.contains(".whl"), "{text}");
+        assert!(text.contains("wheels = [\n\n\n]\n"), "{text}");
+        assert!(text.contains("idna-3.10.tar.gz"), "the rest is kept");
+        let pkgs = parse_uv_lock("uv.lock", UV_WITH_WHEELS.as_bytes()).expect("parse");
+        let names: Vec<_> = pkgs
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert!(names.contains(&("idna", "3.10")), "{names:?}");
+        // A list that never closes is left for the parser to report.
+        let open = "[[package]]\nname = \"x\"\nwheels = [\n    { url = \"u\" },\n";
+        assert_eq!(&*without_wheel_lists(open.as_bytes()), open.as_bytes());
+        assert!(parse_uv_lock("uv.lock", open.as_bytes()).is_err());
+    }
 
     #[test]
     fn pylock_markers_and_unquote() {
@@ -436,7 +514,6 @@ mod tests {
         assert_eq!(unquote("\"a==1\""), "a==1");
         assert_eq!(unquote("'a'=='1'"), "'a'=='1'");
     }
-    use super::*;
 
     #[test]
     fn metadata_license_order() {

@@ -803,6 +803,12 @@ pub(crate) fn jwt_ok(token: &[u8]) -> bool {
         return false;
     };
     let sig = parts.next().unwrap_or_default();
+    // Bounds of a real token's parts (the regex leaves them open to stay
+    // small): a header of a few claims, a payload of many, an RSA-8192
+    // signature at most.
+    if h.len() > 4096 || p.len() > 8192 || sig.len() > 1024 {
+        return false;
+    }
     let (Some(header), Some(payload)) = (b64_decode(h), b64_decode(p)) else {
         return false;
     };

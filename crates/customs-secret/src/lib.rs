@@ -594,14 +594,7 @@ impl SecretScanner {
             if !budget.admit(c.rule) {
                 continue;
             }
-            let mut f = build_finding(
-                rule,
-                buf,
-                c.secret,
-                &spans,
-                &mut line_cursor,
-                base.offset,
-            );
+            let mut f = build_finding(rule, buf, c.secret, &spans, &mut line_cursor, base.offset);
             f.reason = judge::reason(rule.check, buf, c.start, c.key, c.secret);
             out.push(f);
         }

@@ -610,7 +610,11 @@ fn generic_findings_say_why_they_fired_and_token_formats_do_not() {
     let uri = reason("postgres-uri-password").expect("a URI rule has a reason");
     assert_eq!(uri.keyword, "admin");
     assert_eq!(uri.entropy_needed, None);
-    assert_eq!(reason("github-pat"), None, "a token format is its own reason");
+    assert_eq!(
+        reason("github-pat"),
+        None,
+        "a token format is its own reason"
+    );
     // The reason reaches the JSON under customs' own field name.
     let json = serde_json::to_value(&found.findings).expect("json");
     assert_eq!(json[0]["Reason"]["Keyword"], "DB_PASSWORD");

@@ -234,6 +234,17 @@ fn jwts_including_alg_none() {
         g.s(US, 43)
     );
     assert_finds("app/.env", &format!("SESSION={hs}\n"), "jwt-token");
+    // The parts' bounds hold after the match (the regex itself leaves
+    // them open): a signature of 1,000 bytes is a token's, one of 1,100
+    // is not.
+    let header = b64url(b"{\"alg\":\"HS256\",\"typ\":\"JWT\"}");
+    let mut signed = |n: usize| format!("SESSION={header}.{payload}.{}\n", g.s(US, n));
+    let (ok, over) = (signed(1000), signed(1100));
+    assert_finds("app/.env", &ok, "jwt-token");
+    assert!(
+        !rules("app/.env", &over).contains(&"jwt-token".to_string()),
+        "a 1,100-byte signature is no JWT's"
+    );
 }
 
 #[test]
