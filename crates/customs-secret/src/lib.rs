@@ -511,13 +511,18 @@ impl SecretScanner {
         let mut own_from: usize = 0;
         let mut first = sniff;
         loop {
-            let eof = fill(&mut r, &mut buf, CHUNK_LEN)?;
-            if first {
+            let eof = if first {
+                // Sniff first: a binary costs its first 8 KiB, not a chunk
+                // (in an image rootfs most bytes are binaries).
                 first = false;
+                let eof = fill(&mut r, &mut buf, BINARY_SNIFF_LEN)?;
                 if is_binary(&buf) {
                     return Ok(ScanOutcome::default());
                 }
-            }
+                eof || fill(&mut r, &mut buf, CHUNK_LEN - BINARY_SNIFF_LEN)?
+            } else {
+                fill(&mut r, &mut buf, CHUNK_LEN)?
+            };
             let end = buf.len();
             if eof {
                 self.scan_buffer(path, &buf, base, own_from..end, &mut budget, &mut out);

@@ -619,3 +619,31 @@ fn generic_findings_say_why_they_fired_and_token_formats_do_not() {
     let json = serde_json::to_value(&found.findings).expect("json");
     assert_eq!(json[0]["Reason"]["Keyword"], "DB_PASSWORD");
 }
+
+#[test]
+fn a_binary_stream_costs_its_sniff_not_a_chunk() {
+    struct Counting<'a>(&'a [u8], usize);
+    impl std::io::Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+    let mut elf = vec![0u8; 2 << 20];
+    elf[..4].copy_from_slice(b"\x7fELF");
+    let mut r = Counting(&elf, 0);
+    let found = SecretScanner::builtin()
+        .scan_reader("app/lib.so.1", &mut r)
+        .expect("scan");
+    assert!(found.is_clean());
+    assert!(r.1 <= BINARY_SNIFF_LEN, "read {} bytes of a binary", r.1);
+    // Text goes on past the sniff, to the secret at the end of a chunk.
+    let mut text = vec![b'a'; CHUNK_LEN - 100];
+    text.extend_from_slice(format!("\nGITHUB_TOKEN={}\n", gh()).as_bytes());
+    let found = SecretScanner::builtin()
+        .scan_reader("app/.env", &text[..])
+        .expect("scan");
+    assert_eq!(found.len(), 1, "{found:?}");
+}
