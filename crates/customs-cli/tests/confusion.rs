@@ -55,12 +55,14 @@ fn confusion_scanner_on_fs_and_image_with_real_registries() {
     let Some(services) = services() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
     let work = tmp.path();
-    let private = verdaccio(&services, &work.join("private"));
-    let public = verdaccio(&services, &work.join("public"));
-    let counter = counting_proxy(public.port);
-    let public_url = format!("{}/", counter.url);
-    let ptoken = npm_token(&private, "acme-dev");
-    let otoken = npm_token_at(&public_url, "someone");
+    let NpmRegistries {
+        private,
+        public: _public,
+        counter,
+        public_url,
+        ptoken,
+        otoken,
+    } = npm_registries(&services, work);
     npm_publish(&private, &ptoken, work, "@acme/lib", "1.0.0");
     npm_publish(&private, &ptoken, work, "acme-internal", "1.0.0");
     // Someone published the private scope's name publicly, higher.
@@ -290,33 +292,27 @@ fn confusion_scanner_on_fs_and_image_with_real_registries() {
 #[test]
 fn confusion_flags_are_checked() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let out = customs(tmp.path())
-        .args([
-            "fs",
-            ".",
-            "--scanners",
-            "confusion",
-            "--confusion-check-public",
-            "--confusion-registry",
-            "maven=http://127.0.0.1:9",
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown ecosystem 'maven'"), "{err}");
-    let out = customs(tmp.path())
-        .args([
-            "fs",
-            ".",
-            "--scanners",
-            "confusion",
-            "--confusion-registry",
-            "npm=ftp://x",
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("'ftp://x' is not an http(s) URL"), "{err}");
+    for (extra, want) in [
+        (
+            &[
+                "--confusion-check-public",
+                "--confusion-registry",
+                "maven=http://127.0.0.1:9",
+            ][..],
+            "unknown ecosystem 'maven'",
+        ),
+        (
+            &["--confusion-registry", "npm=ftp://x"][..],
+            "'ftp://x' is not an http(s) URL",
+        ),
+    ] {
+        let out = customs(tmp.path())
+            .args(["fs", ".", "--scanners", "confusion"])
+            .args(extra)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{extra:?}: {err}");
+    }
 }

@@ -25,15 +25,14 @@ fn npm_lockfiles_against_real_registries() {
     let Some(services) = services() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
     let work = tmp.path();
-    let private = verdaccio(&services, &work.join("private"));
-    let public = verdaccio(&services, &work.join("public"));
-    // Every use of the "public" registry goes through a counting forwarder,
-    // so that the tarball URLs Verdaccio writes name the forwarder's port,
-    // the URL the name check is given.
-    let counter = counting_proxy(public.port);
-    let public_url = format!("{}/", counter.url);
-    let ptoken = npm_token(&private, "acme-dev");
-    let otoken = npm_token_at(&public_url, "someone");
+    let NpmRegistries {
+        private,
+        public: _public,
+        counter,
+        public_url,
+        ptoken,
+        otoken,
+    } = npm_registries(&services, work);
     npm_publish(&private, &ptoken, work, "@acme/lib", "1.0.0");
     npm_publish(&private, &ptoken, work, "acme-internal", "1.0.0");
     npm_publish_at(&public_url, &otoken, work, "@acme/lib", "1.0.0");

@@ -136,6 +136,36 @@ pub fn verdaccio(services: &Path, dir: &Path) -> Server {
 }
 
 /// Creates a user on a Verdaccio and returns its token.
+/// A private Verdaccio and one standing in for the public registry, each
+/// with a publishing user. Every use of the "public" one goes through a
+/// counting forwarder, so that the tarball URLs Verdaccio writes name the
+/// forwarder's port, the URL the name check is given (`public_url`).
+pub struct NpmRegistries {
+    pub private: Server,
+    pub public: Server,
+    pub counter: Counter,
+    pub public_url: String,
+    pub ptoken: String,
+    pub otoken: String,
+}
+
+pub fn npm_registries(services: &Path, work: &Path) -> NpmRegistries {
+    let private = verdaccio(services, &work.join("private"));
+    let public = verdaccio(services, &work.join("public"));
+    let counter = counting_proxy(public.port);
+    let public_url = format!("{}/", counter.url);
+    let ptoken = npm_token(&private, "acme-dev");
+    let otoken = npm_token_at(&public_url, "someone");
+    NpmRegistries {
+        private,
+        public,
+        counter,
+        public_url,
+        ptoken,
+        otoken,
+    }
+}
+
 pub fn npm_token(server: &Server, user: &str) -> String {
     npm_token_at(&server.url, user)
 }
