@@ -34,7 +34,7 @@ fn confusion(report: &Value) -> Vec<(String, String, String, u64)> {
     v
 }
 
-fn run(cache: &Path, args: &[&str]) -> (Value, String) {
+fn run<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(cache: &Path, args: &[S]) -> (Value, String) {
     let out = customs(cache).args(args).output().expect("run customs");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "customs {args:?}: {stderr}");
@@ -110,16 +110,14 @@ fn confusion_scanner_on_fs_and_image_with_real_registries() {
     let cache = work.join("cache");
     // The stand-in's URL is public to the checks, as registry.npmjs.org is.
     let npm_reg = format!("npm={}", counter.url);
-    let fs_args = [
-        "fs",
-        tree_s,
-        "--scanners",
-        "confusion",
-        "--format",
-        "json",
-        "--confusion-registry",
-        &npm_reg,
-    ];
+    let scan_args = |verb: &'static str, target: &str| -> Vec<String> {
+        [verb, target, "--scanners", "confusion", "--format", "json"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["--confusion-registry".to_string(), npm_reg.clone()])
+            .collect()
+    };
+    let fs_args = scan_args("fs", tree_s);
     let (report, _) = run(&cache, &fs_args);
     let unscoped = (
         "app/package-lock.json".to_string(),
@@ -152,7 +150,7 @@ fn confusion_scanner_on_fs_and_image_with_real_registries() {
     let ignore = work.join(".trivyignore");
     std::fs::write(&ignore, "CS-DEP-010\n").expect("ignore file");
     let out = customs(&cache)
-        .args(fs_args)
+        .args(&fs_args)
         .args([
             "--exit-code",
             "3",
@@ -205,16 +203,7 @@ fn confusion_scanner_on_fs_and_image_with_real_registries() {
         )
         .write_tar(&img);
     let img_s = img.to_str().expect("utf-8 path");
-    let image_args = [
-        "image",
-        img_s,
-        "--scanners",
-        "confusion",
-        "--format",
-        "json",
-        "--confusion-registry",
-        &npm_reg,
-    ];
+    let image_args = scan_args("image", img_s);
     let (report, _) = run(&cache, &image_args);
     let found = confusion(&report);
     let in_image = (
@@ -241,10 +230,10 @@ fn confusion_scanner_on_fs_and_image_with_real_registries() {
     // The online name check, against the stand-in public registry: the
     // unscoped private name is claimable (CS-DEP-090); the scope's package
     // exists publicly at a higher version (CS-DEP-091, CRITICAL).
-    let mut online: Vec<&str> = fs_args.to_vec();
-    online.push("--confusion-check-public");
+    let mut online = fs_args.clone();
+    online.push("--confusion-check-public".into());
     for r in NO_INTERNET {
-        online.extend(["--confusion-registry", r]);
+        online.extend(["--confusion-registry".into(), r.into()]);
     }
     let before = counter.connections();
     let (report, _) = run(&cache, &online);
@@ -282,7 +271,7 @@ fn confusion_scanner_on_fs_and_image_with_real_registries() {
     // findings kept.
     let cold = work.join("cold-cache");
     let mut offline = online.clone();
-    offline.push("--offline");
+    offline.push("--offline".into());
     let (report, stderr) = run(&cold, &offline);
     assert_eq!(counter.connections(), asked, "--offline asks nothing");
     assert_eq!(stderr.matches("--offline").count(), 1, "{stderr}");
