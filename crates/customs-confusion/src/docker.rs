@@ -163,6 +163,8 @@ mod tests {
             vec![("GOPRIVATE".into(), "corp.example.com/*".into())]
         );
         assert_eq!((ins[3].start_line, ins[3].end_line), (6, 7));
-        assert!(ins[3].command_text().contains("--extra-index-url https://pypi.corp/simple"));
+        assert!(ins[3]
+            .command_text()
+            .contains("--extra-index-url https://pypi.corp/simple"));
     }
 }

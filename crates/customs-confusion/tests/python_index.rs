@@ -31,6 +31,24 @@ fn downloaded(dir: &Path) -> Vec<String> {
     v
 }
 
+/// `pip download --no-deps -r requirements.txt -d out`, run in `dir`.
+fn pip_download(services: &Path, dir: &Path, out: &Path) {
+    venv_cmd(
+        services,
+        "pip",
+        dir,
+        &[
+            "download",
+            "--no-deps",
+            "-r",
+            "requirements.txt",
+            "-d",
+            out.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+}
+
 #[test]
 fn pip_and_uv_against_real_indexes() {
     let Some(services) = services() else { return };
@@ -52,20 +70,7 @@ fn pip_and_uv_against_real_indexes() {
     let req = format!("--index-url {pub_simple}\n--extra-index-url {priv_simple}\nacme-tools\n");
     write(&tree.join("srv/requirements.txt"), &req);
     let out = work.join("dl-unsafe");
-    venv_cmd(
-        &services,
-        "pip",
-        &tree.join("srv"),
-        &[
-            "download",
-            "--no-deps",
-            "-r",
-            "requirements.txt",
-            "-d",
-            out.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    pip_download(&services, &tree.join("srv"), &out);
     assert_eq!(
         downloaded(&out),
         vec!["acme_tools-9.9.9-py3-none-any.whl"],
@@ -81,20 +86,7 @@ fn pip_and_uv_against_real_indexes() {
     let fixed = format!("--index-url {priv_simple}\nacme-tools\n");
     write(&tree.join("fixed/requirements.txt"), &fixed);
     let out = work.join("dl-fixed");
-    venv_cmd(
-        &services,
-        "pip",
-        &tree.join("fixed"),
-        &[
-            "download",
-            "--no-deps",
-            "-r",
-            "requirements.txt",
-            "-d",
-            out.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    pip_download(&services, &tree.join("fixed"), &out);
     assert_eq!(downloaded(&out), vec!["acme_tools-1.0.0-py3-none-any.whl"]);
     let res = scan(&input(&tree, &["fixed/requirements.txt"]), &offline).expect("scan");
     assert_eq!(found(&res), vec![]);
