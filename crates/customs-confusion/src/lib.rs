@@ -193,6 +193,40 @@ pub(crate) fn file_kind(path: &str) -> Option<&'static str> {
     Some(kind)
 }
 
+/// One path of every kind of file the scanner reads (as [`wanted`] takes
+/// them), for the property tests and the fuzz target that feed it bytes.
+pub const SAMPLE_PATHS: [&str; 29] = [
+    "app/.npmrc",
+    "etc/npmrc",
+    "app/.yarnrc.yml",
+    "app/.yarnrc",
+    "app/package-lock.json",
+    "app/yarn.lock",
+    "app/pnpm-lock.yaml",
+    "app/bun.lock",
+    "etc/pip.conf",
+    "requirements.txt",
+    "pyproject.toml",
+    "uv.toml",
+    "uv.lock",
+    "poetry.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "pom.xml",
+    "root/.m2/settings.xml",
+    "build.gradle",
+    "settings.gradle.kts",
+    "go.mod",
+    "usr/local/go/go.env",
+    "root/.config/go/env",
+    "Cargo.lock",
+    ".cargo/config.toml",
+    "Gemfile",
+    "Gemfile.lock",
+    "mix.lock",
+    "Dockerfile",
+];
+
 /// Names [`wanted`] in a layer cache key; bump it when `wanted` changes, so
 /// layer results cached with the old choice of files are not reused.
 pub const WANTED_ID: &str = "confusion/1";

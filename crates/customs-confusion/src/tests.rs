@@ -630,3 +630,36 @@ fn a_finding_carries_the_check_the_lines_and_the_fix() {
     assert_eq!(json["Type"], "dependency-confusion");
     assert_eq!(json["Status"], "FAIL");
 }
+
+#[test]
+fn the_sample_paths_are_wanted_and_cover_every_kind() {
+    let kinds: std::collections::BTreeSet<&str> = SAMPLE_PATHS
+        .iter()
+        .map(|p| {
+            assert!(wanted(p), "{p}");
+            file_kind(p).unwrap_or_default()
+        })
+        .collect();
+    for k in [
+        "npm",
+        "yarn",
+        "pnpm",
+        "bun",
+        "pip",
+        "pyproject",
+        "uv",
+        "poetry",
+        "pipenv",
+        "maven",
+        "gradle",
+        "gomod",
+        "go-env",
+        "cargo",
+        "cargo-config",
+        "bundler",
+        "hex",
+        "dockerfile",
+    ] {
+        assert!(kinds.contains(k), "no sample of {k}");
+    }
+}

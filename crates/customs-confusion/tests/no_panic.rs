@@ -4,38 +4,7 @@
 use customs_confusion::{scan, wanted, Input, Options};
 use proptest::prelude::*;
 
-const PATHS: [&str; 30] = [
-    "app/.npmrc",
-    "app/.yarnrc.yml",
-    "app/.yarnrc",
-    "app/package-lock.json",
-    "app/yarn.lock",
-    "app/pnpm-lock.yaml",
-    "app/bun.lock",
-    "etc/pip.conf",
-    "requirements.txt",
-    "pyproject.toml",
-    "uv.toml",
-    "uv.lock",
-    "poetry.lock",
-    "Pipfile",
-    "Pipfile.lock",
-    "pom.xml",
-    "root/.m2/settings.xml",
-    "build.gradle",
-    "settings.gradle.kts",
-    "go.mod",
-    "usr/local/go/go.env",
-    "root/.config/go/env",
-    "Cargo.lock",
-    ".cargo/config.toml",
-    "Gemfile",
-    "Gemfile.lock",
-    "mix.lock",
-    "Dockerfile",
-    "app/.npmrc",
-    "etc/npmrc",
-];
+use customs_confusion::SAMPLE_PATHS as PATHS;
 
 /// Fragments of the real formats, so that random inputs reach past the
 /// first syntax check.

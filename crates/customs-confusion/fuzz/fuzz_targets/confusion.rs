@@ -8,36 +8,7 @@
 use customs_confusion::{scan, wanted, Input, Options};
 use libfuzzer_sys::fuzz_target;
 
-const PATHS: [&str; 28] = [
-    "app/.npmrc",
-    "app/.yarnrc.yml",
-    "app/.yarnrc",
-    "app/package-lock.json",
-    "app/yarn.lock",
-    "app/pnpm-lock.yaml",
-    "app/bun.lock",
-    "etc/pip.conf",
-    "requirements.txt",
-    "pyproject.toml",
-    "uv.toml",
-    "uv.lock",
-    "poetry.lock",
-    "Pipfile",
-    "Pipfile.lock",
-    "pom.xml",
-    "root/.m2/settings.xml",
-    "build.gradle",
-    "settings.gradle.kts",
-    "go.mod",
-    "usr/local/go/go.env",
-    "Cargo.lock",
-    ".cargo/config.toml",
-    "Gemfile",
-    "Gemfile.lock",
-    "mix.lock",
-    "Dockerfile",
-    "etc/npmrc",
-];
+use customs_confusion::SAMPLE_PATHS as PATHS;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
