@@ -104,6 +104,49 @@ const fn an(lang_type: &'static str, kind: Kind) -> Option<Analyzer> {
     Some(Analyzer { lang_type, kind })
 }
 
+/// One path of every file kind [`analyzer_for`] routes, for the robustness
+/// tests and the fuzz target that feed [`parse`] arbitrary bytes.
+pub const SAMPLE_PATHS: &[&str] = &[
+    "Cargo.lock",
+    "go.mod",
+    "package-lock.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "requirements.txt",
+    "poetry.lock",
+    "Pipfile.lock",
+    "uv.lock",
+    "Gemfile.lock",
+    "composer.lock",
+    "mix.lock",
+    "pom.xml",
+    "gradle.lockfile",
+    "packages.lock.json",
+    "pubspec.lock",
+    "Podfile.lock",
+    "Package.resolved",
+    "node_modules/x/package.json",
+    "lib/x-1.0.dist-info/METADATA",
+    "specifications/x.gemspec",
+    "vendor/composer/installed.json",
+    "app.deps.json",
+    "conda-meta/x.json",
+    "go.sum",
+    "gems.locked",
+    "conan.lock",
+    "Manifest.toml",
+    "build.sbt.lock",
+    "environment.yml",
+    "packages.config",
+    "Directory.Packages.props",
+    "pylock.toml",
+    "package.json",
+    "pyproject.toml",
+    "Cargo.toml",
+    "lib/x.jar",
+];
+
 /// Which analyzer handles this path, decided on the file name and a few
 /// path components. Paths use `/`; a leading `/` or `./` does not matter.
 /// Cheap enough to call for every file of an image (no allocation).

@@ -4,47 +4,7 @@
 use customs_lang::{analyzer_for, parse, parse_binary};
 use proptest::prelude::*;
 
-/// Every file name with an analyzer (one path per parser).
-const PATHS: &[&str] = &[
-    "Cargo.lock",
-    "go.mod",
-    "package-lock.json",
-    "yarn.lock",
-    "pnpm-lock.yaml",
-    "bun.lock",
-    "requirements.txt",
-    "poetry.lock",
-    "Pipfile.lock",
-    "uv.lock",
-    "Gemfile.lock",
-    "composer.lock",
-    "mix.lock",
-    "pom.xml",
-    "gradle.lockfile",
-    "packages.lock.json",
-    "pubspec.lock",
-    "Podfile.lock",
-    "Package.resolved",
-    "node_modules/x/package.json",
-    "lib/x-1.0.dist-info/METADATA",
-    "specifications/x.gemspec",
-    "vendor/composer/installed.json",
-    "app.deps.json",
-    "conda-meta/x.json",
-    "go.sum",
-    "gems.locked",
-    "conan.lock",
-    "Manifest.toml",
-    "build.sbt.lock",
-    "environment.yml",
-    "packages.config",
-    "Directory.Packages.props",
-    "pylock.toml",
-    "package.json",
-    "pyproject.toml",
-    "Cargo.toml",
-    "lib/x.jar",
-];
+use customs_lang::SAMPLE_PATHS as PATHS;
 
 #[test]
 fn malformed_lockfiles_are_errors_naming_the_file() {

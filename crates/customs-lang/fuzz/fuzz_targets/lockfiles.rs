@@ -2,46 +2,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-const PATHS: &[&str] = &[
-    "Cargo.lock",
-    "go.mod",
-    "package-lock.json",
-    "yarn.lock",
-    "pnpm-lock.yaml",
-    "bun.lock",
-    "requirements.txt",
-    "poetry.lock",
-    "Pipfile.lock",
-    "uv.lock",
-    "Gemfile.lock",
-    "composer.lock",
-    "mix.lock",
-    "pom.xml",
-    "gradle.lockfile",
-    "packages.lock.json",
-    "pubspec.lock",
-    "Podfile.lock",
-    "Package.resolved",
-    "node_modules/x/package.json",
-    "lib/x-1.0.dist-info/METADATA",
-    "specifications/x.gemspec",
-    "vendor/composer/installed.json",
-    "app.deps.json",
-    "conda-meta/x.json",
-    "go.sum",
-    "gems.locked",
-    "conan.lock",
-    "Manifest.toml",
-    "build.sbt.lock",
-    "environment.yml",
-    "packages.config",
-    "Directory.Packages.props",
-    "pylock.toml",
-    "package.json",
-    "pyproject.toml",
-    "Cargo.toml",
-    "lib/x.jar",
-];
+use customs_lang::SAMPLE_PATHS as PATHS;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
