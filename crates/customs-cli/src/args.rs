@@ -396,13 +396,15 @@ pub fn parse_scanners(list: &[String]) -> Result<Scanners, String> {
 
 /// `npm=URL` of `--confusion-registry`.
 fn parse_registry(s: &str) -> Result<(String, String), String> {
+    let names = customs_scan::PublicCheck::ECOSYSTEMS;
     let (eco, url) = s
         .split_once('=')
-        .ok_or("expected ECOSYSTEM=URL (npm, pypi, crates, rubygems, hex)")?;
+        .ok_or_else(|| format!("expected ECOSYSTEM=URL ({})", names.join(", ")))?;
     let eco = eco.trim().to_ascii_lowercase();
-    if !["npm", "pypi", "crates", "rubygems", "hex"].contains(&eco.as_str()) {
+    if !names.contains(&eco.as_str()) {
         return Err(format!(
-            "unknown ecosystem '{eco}' (expected npm, pypi, crates, rubygems, hex)"
+            "unknown ecosystem '{eco}' (expected {})",
+            names.join(", ")
         ));
     }
     let url = url.trim();

@@ -95,14 +95,10 @@ fn confusion_options(g: &GlobalArgs, a: &ScanArgs) -> customs_scan::ConfusionOpt
         ..Default::default()
     };
     for (eco, url) in &a.confusion_registry {
-        let slot = match eco.as_str() {
-            "npm" => &mut c.npm,
-            "pypi" => &mut c.pypi,
-            "crates" => &mut c.crates,
-            "rubygems" => &mut c.rubygems,
-            _ => &mut c.hex,
-        };
-        *slot = url.clone();
+        // The name was checked when the flag was parsed.
+        if let Some(slot) = c.registry_mut(eco) {
+            *slot = url.clone();
+        }
     }
     customs_scan::ConfusionOptions {
         public: Some(c),

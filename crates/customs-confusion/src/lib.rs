@@ -109,6 +109,24 @@ pub struct PublicCheck {
     pub timeout: Duration,
 }
 
+impl PublicCheck {
+    /// The ecosystems whose registry URL can be set, by these names
+    /// (`--confusion-registry npm=URL`).
+    pub const ECOSYSTEMS: [&'static str; 5] = ["npm", "pypi", "crates", "rubygems", "hex"];
+
+    /// The registry URL of an ecosystem named as in [`Self::ECOSYSTEMS`].
+    pub fn registry_mut(&mut self, ecosystem: &str) -> Option<&mut String> {
+        match ecosystem {
+            "npm" => Some(&mut self.npm),
+            "pypi" => Some(&mut self.pypi),
+            "crates" => Some(&mut self.crates),
+            "rubygems" => Some(&mut self.rubygems),
+            "hex" => Some(&mut self.hex),
+            _ => None,
+        }
+    }
+}
+
 impl Default for PublicCheck {
     fn default() -> Self {
         PublicCheck {
