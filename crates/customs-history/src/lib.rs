@@ -9,7 +9,8 @@
 //! - [`store`]: the history of scans, one SQLite file (the default, in the
 //!   cache dir) or a PostgreSQL database (`postgres://` URL), with the same
 //!   schema and versioned migrations: record, list, show, trend, the last two
-//!   scans of an image, prune, import.
+//!   scans of an image, prune, import, and which images a vulnerability
+//!   affects (`Store::affected`).
 //! - [`chart`]: the trend of an image as an SVG or PNG chart (drawn with
 //!   plotters, text in the embedded DejaVu Sans), a Markdown table or JSON.
 //!
@@ -24,7 +25,7 @@ pub mod store;
 
 pub use diff::{diff, ReportDiff};
 pub use load::{parse_report, read_report, Loaded};
-pub use store::{Counts, Filter, NewScan, Point, Prune, Scan, SeverityCounts, Store};
+pub use store::{Affected, Counts, Filter, NewScan, Point, Prune, Scan, SeverityCounts, Store};
 
 /// What went wrong, as one line naming the file, the store or the input.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@ mod loopback;
 pub mod paging;
 pub mod podman;
 pub mod postgres;
+pub mod redis;
 pub mod registry;
 
 use sha2::{Digest, Sha256};

@@ -1,13 +1,19 @@
 //! The history of scans: each recorded scan keeps the artifact reference and
 //! digest, the time, the scanner and database versions, the counts of
-//! findings by scanner and severity, and the full report (zstd-compressed
-//! JSON).
+//! findings by scanner and severity, the full report (zstd-compressed
+//! JSON), and one row per vulnerability (`customs_findings`: ID, package,
+//! installed and fixed versions, severity, target), so that
+//! [`Store::affected`] answers "which images does CVE-X affect?" from the
+//! latest scan of each reference without decompressing any report.
 //!
 //! [`Store::open`] takes a path (one SQLite file, WAL mode, safe for
 //! concurrent writers: each write is one `BEGIN IMMEDIATE` transaction and
 //! waits up to the busy timeout for another) or a `postgres://` URL (a
 //! team's shared history; the same schema). Writes are transactions: a
-//! failing import or prune leaves the store as it was.
+//! failing import or prune leaves the store as it was; a scan's report and
+//! findings are written with it, and pruned with it. Scans recorded before
+//! the findings table existed (schema 2) get their rows when the store is
+//! first opened by this version, in the migration's transaction.
 
 mod postgres;
 pub mod schema;
@@ -182,6 +188,106 @@ pub struct Point {
     pub counts: Counts,
 }
 
+/// A package of an image that a vulnerability affects, in the latest scan of
+/// the image's reference ([`Store::affected`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Affected {
+    /// The scan (the newest of its reference).
+    pub scan: Scan,
+    pub pkg_name: String,
+    pub installed_version: String,
+    /// Empty when there is no fix.
+    pub fixed_version: String,
+    /// Trivy's name: `UNKNOWN`, `LOW`, `MEDIUM`, `HIGH`, `CRITICAL`.
+    pub severity: String,
+    /// The result the finding is in (`app:1.4 (alpine 3.20.3)`,
+    /// `usr/src/app/package-lock.json`).
+    pub target: String,
+}
+
+/// One vulnerability of a scan, as `customs_findings` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    /// Upper-cased.
+    pub vuln_id: String,
+    pub pkg_name: String,
+    pub installed_version: String,
+    pub fixed_version: String,
+    pub severity: String,
+    pub target: String,
+}
+
+/// A vulnerability ID as the findings table keys it.
+fn vuln_key(id: &str) -> String {
+    id.trim().to_uppercase()
+}
+
+/// Every vulnerability of a report, one finding each.
+pub(crate) fn findings_of(report: &Report) -> Vec<Finding> {
+    report
+        .results
+        .iter()
+        .flat_map(|r| {
+            r.vulnerabilities.iter().map(move |v| Finding {
+                vuln_id: vuln_key(&v.vulnerability_id),
+                pkg_name: v.pkg_name.clone(),
+                installed_version: v.installed_version.clone(),
+                fixed_version: v.fixed_version.clone(),
+                severity: v.severity.as_str().to_string(),
+                target: r.target.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The findings of a stored (compressed) report; the problem when it cannot
+/// be read.
+pub(crate) fn findings_of_stored(blob: &[u8]) -> std::result::Result<Vec<Finding>, String> {
+    let json = zstd::decode_all(blob).map_err(|e| format!("cannot decompress: {e}"))?;
+    let report: Report = serde_json::from_slice(&json).map_err(|e| format!("not a report: {e}"))?;
+    Ok(findings_of(&report))
+}
+
+/// What recording one scan writes: the scan row's parameters
+/// (`INSERT_SCAN`), the compressed report, and its findings.
+pub(crate) struct Row {
+    pub scan: Vec<Param>,
+    pub report: Vec<u8>,
+    pub findings: Vec<Finding>,
+}
+
+/// The row of a scan to record (`now`: the recording time, and the scan
+/// time when neither the scan nor its report says).
+pub(crate) fn scan_row(s: &NewScan, now: i64) -> std::result::Result<Row, String> {
+    let r = &s.report;
+    let reference = crate::reference_of(r);
+    let scanned = s
+        .scanned_at_ms
+        .or_else(|| parse_time_ms(&r.created_at))
+        .unwrap_or(now);
+    let json = serde_json::to_vec(r).map_err(|e| format!("cannot serialize the report: {e}"))?;
+    let blob = zstd::encode_all(&json[..], ZSTD_LEVEL)
+        .map_err(|e| format!("cannot compress the report: {e}"))?;
+    let mut p = vec![
+        Param::Text(reference.clone()),
+        Param::Text(crate::repository_of(&reference).to_string()),
+        Param::Text(r.artifact_name.clone()),
+        Param::Text(r.artifact_type.clone()),
+        Param::Text(crate::digest_of(r)),
+        Param::Int(scanned),
+        Param::Int(now),
+        Param::Text(s.scanner.clone()),
+        Param::Text(s.db_version.clone()),
+    ];
+    p.extend(Counts::of(r).columns().into_iter().map(Param::Int));
+    Ok(Row {
+        scan: p,
+        report: blob,
+        findings: findings_of(r),
+    })
+}
+
 /// A scan to record.
 #[derive(Debug, Clone)]
 pub struct NewScan {
@@ -232,6 +338,16 @@ impl Filter {
             Filter::Ref(r) => ("artifact_ref = ?", vec![r.clone()]),
             Filter::Repository(r) => ("repository = ?", vec![r.clone()]),
         }
+    }
+
+    /// The same, on the scans table as `alias` of a join.
+    fn clause_on(&self, alias: &str) -> (String, Vec<String>) {
+        let (clause, texts) = self.clause();
+        let qualified = match self {
+            Filter::All => clause.to_string(),
+            Filter::Ref(_) | Filter::Repository(_) => format!("{alias}.{clause}"),
+        };
+        (qualified, texts)
     }
 }
 
@@ -326,20 +442,7 @@ pub struct Store {
     name: String,
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, host) = match rest.rfind('@') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => return url.to_string(),
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***{host}"),
-        None => url.to_string(),
-    }
-}
+pub use customs_model::redact_url;
 
 fn is_postgres(spec: &str) -> bool {
     spec.starts_with("postgres://") || spec.starts_with("postgresql://")
@@ -402,12 +505,14 @@ impl Store {
         })
     }
 
-    /// Record several scans in one transaction: all or none.
+    /// Record several scans in one transaction, each with its report and
+    /// its findings: all or none.
     pub fn record_all(&mut self, scans: &[NewScan]) -> Result<Vec<i64>> {
         let now = now_ms();
         let mut rows = Vec::with_capacity(scans.len());
         for s in scans {
-            rows.push(self.row_of(s, now)?);
+            let row = scan_row(s, now);
+            rows.push(self.wrap(row)?);
         }
         let r = match &mut self.backend {
             Backend::Sqlite(s) => s.insert(&rows),
@@ -423,36 +528,6 @@ impl Store {
             loaded.scanner.clone(),
             String::new(),
         ))
-    }
-
-    fn row_of(&self, s: &NewScan, now: i64) -> Result<(Vec<Param>, Vec<u8>)> {
-        let r = &s.report;
-        let reference = crate::reference_of(r);
-        let scanned = s
-            .scanned_at_ms
-            .or_else(|| parse_time_ms(&r.created_at))
-            .unwrap_or(now);
-        let json = serde_json::to_vec(r).map_err(|e| Error::Store {
-            store: self.name.clone(),
-            problem: format!("cannot serialize the report: {e}"),
-        })?;
-        let blob = zstd::encode_all(&json[..], ZSTD_LEVEL).map_err(|e| Error::Store {
-            store: self.name.clone(),
-            problem: format!("cannot compress the report: {e}"),
-        })?;
-        let mut p = vec![
-            Param::Text(reference.clone()),
-            Param::Text(crate::repository_of(&reference).to_string()),
-            Param::Text(r.artifact_name.clone()),
-            Param::Text(r.artifact_type.clone()),
-            Param::Text(crate::digest_of(r)),
-            Param::Int(scanned),
-            Param::Int(now),
-            Param::Text(s.scanner.clone()),
-            Param::Text(s.db_version.clone()),
-        ];
-        p.extend(Counts::of(r).columns().into_iter().map(Param::Int));
-        Ok((p, blob))
     }
 
     /// Scans, newest first (`limit` 0: all).
@@ -471,11 +546,67 @@ impl Store {
     }
 
     fn scans(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Scan>> {
+        Ok(self
+            .raw_scans(sql, params, 0)?
+            .into_iter()
+            .map(RawScan::into_scan)
+            .collect())
+    }
+
+    /// Rows of `SCAN_COLUMNS` followed by `extra` text columns (in
+    /// `RawScan::texts` after the scan's own).
+    fn raw_scans(&mut self, sql: &str, params: &[Param], extra: usize) -> Result<Vec<RawScan>> {
         let r = match &mut self.backend {
-            Backend::Sqlite(s) => s.scans(sql, params),
-            Backend::Postgres(p) => p.scans(sql, params),
+            Backend::Sqlite(s) => s.scans(sql, params, extra),
+            Backend::Postgres(p) => p.scans(sql, params, extra),
         };
-        Ok(self.wrap(r)?.into_iter().map(RawScan::into_scan).collect())
+        self.wrap(r)
+    }
+
+    /// The images a vulnerability affects: for each reference (of the
+    /// filter's), its latest scan only (the newest `scanned_at`, ties by
+    /// ID), and that scan's packages with this vulnerability (the ID
+    /// matched case-insensitively). Ordered by reference, then package
+    /// (then version and target); identical rows of one scan (the same
+    /// package at two paths of one target) are listed once. An image whose
+    /// newest scan no longer has the vulnerability is not listed.
+    pub fn affected(&mut self, vuln_id: &str, filter: &Filter) -> Result<Vec<Affected>> {
+        let (clause, texts) = filter.clause_on("s");
+        let columns = schema::SCAN_COLUMNS
+            .split(',')
+            .map(|c| format!("s.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT DISTINCT {columns}, f.pkg_name, f.installed_version, f.fixed_version, f.severity, f.target \
+             FROM customs_findings f JOIN customs_scans s ON s.id = f.scan_id \
+             WHERE f.vuln_id = ? AND {clause} \
+             AND NOT EXISTS (SELECT 1 FROM customs_scans n WHERE n.artifact_ref = s.artifact_ref \
+             AND (n.scanned_at > s.scanned_at OR (n.scanned_at = s.scanned_at AND n.id > s.id))) \
+             ORDER BY s.artifact_ref, f.pkg_name, f.installed_version, f.target, f.fixed_version, f.severity, s.id"
+        );
+        let mut params = vec![Param::Text(vuln_key(vuln_id))];
+        params.extend(texts.into_iter().map(Param::Text));
+        let scan_texts = SCAN_COLUMN_INT.iter().filter(|i| !**i).count();
+        let rows = self.raw_scans(&sql, &params, 5)?;
+        Ok(rows
+            .into_iter()
+            .map(|mut raw| {
+                let at = scan_texts.min(raw.texts.len());
+                let mut extra = raw.texts.split_off(at).into_iter();
+                let mut next = || extra.next().unwrap_or_default();
+                let (pkg_name, installed_version, fixed_version, severity, target) =
+                    (next(), next(), next(), next(), next());
+                Affected {
+                    scan: raw.into_scan(),
+                    pkg_name,
+                    installed_version,
+                    fixed_version,
+                    severity,
+                    target,
+                }
+            })
+            .collect())
     }
 
     /// One scan and its report; `None` when there is no such ID.
@@ -618,5 +749,413 @@ mod tests {
         c.secrets.low = 2;
         c.misconfigurations.unknown = 1;
         assert_eq!(Counts::from_columns(&c.columns()), c);
+    }
+}
+
+/// `Store::affected` and the findings table, on both backends: the same
+/// checks against a SQLite file and a real PostgreSQL server.
+#[cfg(test)]
+mod affected_tests {
+    use super::*;
+    use customs_testkit::postgres::Postgres;
+
+    fn must<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Where a test finding is: the OS packages or a lockfile.
+    const LOCKFILE: &str = "usr/src/app/package-lock.json";
+
+    /// A report of `reference` with these (id, package, version, severity,
+    /// in the lockfile) vulnerabilities.
+    fn report(reference: &str, vulns: &[(&str, &str, &str, &str, bool)]) -> Report {
+        let entry = |(id, pkg, ver, sev, _): &(&str, &str, &str, &str, bool)| {
+            serde_json::json!({"VulnerabilityID": id, "PkgName": pkg, "InstalledVersion": ver,
+                               "FixedVersion": format!("{ver}-fixed"), "Status": "fixed", "Severity": sev})
+        };
+        let os: Vec<_> = vulns.iter().filter(|v| !v.4).map(entry).collect();
+        let lang: Vec<_> = vulns.iter().filter(|v| v.4).map(entry).collect();
+        let v = serde_json::json!({
+            "SchemaVersion": 2, "CreatedAt": "2026-01-02T03:04:05Z",
+            "ArtifactName": reference, "ArtifactType": "container_image",
+            "Metadata": {"ImageID": format!("sha256:{:0>64}", reference.len())},
+            "Results": [
+                {"Target": format!("{reference} (alpine 3.20.3)"), "Class": "os-pkgs",
+                 "Type": "alpine", "Vulnerabilities": os},
+                {"Target": LOCKFILE, "Class": "lang-pkgs", "Type": "npm", "Vulnerabilities": lang},
+            ],
+        });
+        must(crate::parse_report(v.to_string().as_bytes(), reference)).report
+    }
+
+    fn at(report: Report, ms: i64) -> NewScan {
+        let mut s = NewScan::new(report, "customs 0.1.0", "v2 2026-01-01");
+        s.scanned_at_ms = Some(ms);
+        s
+    }
+
+    /// (reference, package) of each row.
+    fn refs(rows: &[Affected]) -> Vec<(String, String)> {
+        rows.iter()
+            .map(|a| (a.scan.artifact_ref.clone(), a.pkg_name.clone()))
+            .collect()
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    const T0: i64 = 1_700_000_000_000;
+
+    /// What `affected` answers, and what prune leaves; `findings` counts the
+    /// rows of `customs_findings`.
+    fn exercise(spec: &str, findings: &dyn Fn() -> i64) {
+        let mut st = must(Store::open(spec));
+        assert_eq!(must(st.schema_version()), schema::latest());
+        let cve = "CVE-2024-1";
+        let web_scan = report(
+            "web:2",
+            &[
+                (cve, "ssl_client", "1.0", "HIGH", false),
+                (cve, "busybox", "1.0", "HIGH", false),
+                // The same package twice in one target: listed once.
+                (cve, "busybox", "1.0", "HIGH", false),
+                ("CVE-2024-2", "zlib", "1.2", "LOW", false),
+                ("GHSA-abcd-efgh-ijkl", "lodash", "4.17.0", "CRITICAL", true),
+            ],
+        );
+        let ids = must(st.record_all(&[
+            at(
+                report(
+                    "app:1",
+                    &[
+                        (cve, "busybox", "1.0", "HIGH", false),
+                        ("CVE-2024-2", "zlib", "1.2", "LOW", false),
+                    ],
+                ),
+                T0,
+            ),
+            at(web_scan, T0 + 1),
+            at(
+                report("api:1", &[(cve, "musl", "1.2", "MEDIUM", false)]),
+                T0 + 2,
+            ),
+            // app:1 rescanned: CVE-2024-1 is fixed in its newest scan.
+            at(
+                report("app:1", &[("CVE-2024-2", "zlib", "1.2", "LOW", false)]),
+                T0 + 3,
+            ),
+            // Two scans of tie:1 at one time: the later ID is the latest.
+            at(
+                report("tie:1", &[(cve, "busybox", "1.0", "HIGH", false)]),
+                T0 + 4,
+            ),
+            at(report("tie:1", &[]), T0 + 4),
+        ]));
+        assert_eq!(ids.len(), 6);
+        assert_eq!(findings(), 2 + 5 + 1 + 1 + 1, "one row per vulnerability");
+
+        let all = must(st.affected(cve, &Filter::All));
+        assert_eq!(
+            refs(&all),
+            pairs(&[
+                ("api:1", "musl"),
+                ("web:2", "busybox"),
+                ("web:2", "ssl_client")
+            ]),
+            "the latest scan of each reference only, by reference then package"
+        );
+        let busybox = &all[1];
+        assert_eq!(busybox.scan.id, ids[1]);
+        assert_eq!(busybox.scan.repository, "web");
+        assert_eq!(busybox.scan.scanned_at_ms, T0 + 1);
+        assert_eq!(busybox.installed_version, "1.0");
+        assert_eq!(busybox.fixed_version, "1.0-fixed");
+        assert_eq!(busybox.severity, "HIGH");
+        assert_eq!(busybox.target, "web:2 (alpine 3.20.3)");
+        assert_eq!(all[0].severity, "MEDIUM");
+
+        let json = must(serde_json::to_value(busybox));
+        for key in [
+            "Scan",
+            "PkgName",
+            "InstalledVersion",
+            "FixedVersion",
+            "Severity",
+            "Target",
+        ] {
+            assert!(json.get(key).is_some(), "{key} in {json}");
+        }
+        assert_eq!(json["Scan"]["ArtifactRef"], "web:2");
+        assert!(json["Scan"]["ID"].is_i64(), "{json}");
+
+        // The ID in any case.
+        assert_eq!(must(st.affected("cve-2024-1", &Filter::All)), all);
+        assert_eq!(must(st.affected(" Cve-2024-1 ", &Filter::All)), all);
+        let ghsa = must(st.affected("ghsa-ABCD-efgh-ijkl", &Filter::All));
+        assert_eq!(refs(&ghsa), pairs(&[("web:2", "lodash")]));
+        assert_eq!(ghsa[0].target, LOCKFILE);
+        assert_eq!(ghsa[0].severity, "CRITICAL");
+
+        // Filters narrow.
+        assert_eq!(
+            refs(&must(st.affected(cve, &Filter::parse("web")))),
+            pairs(&[("web:2", "busybox"), ("web:2", "ssl_client")])
+        );
+        assert_eq!(
+            refs(&must(st.affected(cve, &Filter::parse("api:1")))),
+            pairs(&[("api:1", "musl")])
+        );
+        assert!(must(st.affected(cve, &Filter::parse("app"))).is_empty());
+        assert!(must(st.affected(cve, &Filter::parse("tie"))).is_empty());
+        assert!(must(st.affected("CVE-1999-0001", &Filter::All)).is_empty());
+        // Still in app:1's newest scan, with its newest ID.
+        let zlib = must(st.affected("CVE-2024-2", &Filter::All));
+        assert_eq!(refs(&zlib), pairs(&[("app:1", "zlib"), ("web:2", "zlib")]));
+        assert_eq!(zlib[0].scan.id, ids[3]);
+
+        // Prune: app:1's first scan and tie:1's first go, their rows too.
+        assert_eq!(must(st.prune(Prune::Keep(1), &Filter::All)), 2);
+        assert_eq!(findings(), 5 + 1 + 1, "the pruned scans' rows are gone");
+        assert_eq!(must(st.affected(cve, &Filter::All)), all);
+        assert_eq!(
+            must(st.prune(Prune::Keep(0), &Filter::parse("web"))),
+            1,
+            "keep 0 of web"
+        );
+        assert_eq!(findings(), 1 + 1);
+        assert_eq!(
+            refs(&must(st.affected(cve, &Filter::All))),
+            pairs(&[("api:1", "musl")])
+        );
+    }
+
+    /// A store at schema 2 (migrations 1 and 2 only, as an older customs
+    /// left it) holding these scans, and one whose stored report is
+    /// damaged. `exec` runs one statement; `insert` records a scan row and
+    /// its report as schema 2 did, returning the ID.
+    fn at_schema_2(
+        d: schema::Dialect,
+        exec: &mut dyn FnMut(&str),
+        insert: &mut dyn FnMut(&Row, &[u8]) -> i64,
+        scans: &[NewScan],
+    ) -> Vec<i64> {
+        exec(&schema::sql(
+            d,
+            "CREATE TABLE customs_schema_version (version {INT} NOT NULL)",
+        ));
+        exec("INSERT INTO customs_schema_version (version) VALUES (2)");
+        for (version, step) in schema::MIGRATIONS {
+            if *version <= 2 {
+                for stmt in schema::statements(d, step) {
+                    exec(&stmt);
+                }
+            }
+        }
+        let mut ids = Vec::new();
+        for s in scans {
+            let row = must(scan_row(s, T0));
+            ids.push(insert(&row, &row.report));
+        }
+        let damaged = must(scan_row(&at(report("broken:1", &[]), T0), T0));
+        ids.push(insert(&damaged, b"not zstd"));
+        ids
+    }
+
+    /// The scans of a schema-2 store: Trivy's real report of alpine 3.20.3
+    /// (56 vulnerabilities) and app:1 twice.
+    fn old_scans() -> Vec<NewScan> {
+        let alpine = must(crate::parse_report(
+            include_bytes!("../../tests/fixtures/trivy-alpine-3.20.3.json"),
+            "trivy-alpine-3.20.3.json",
+        ));
+        vec![
+            NewScan::new(alpine.report, alpine.scanner, ""),
+            at(
+                report("app:1", &[("CVE-2024-1", "busybox", "1.0", "HIGH", false)]),
+                T0,
+            ),
+            at(
+                report("app:1", &[("CVE-2024-2", "zlib", "1.2", "LOW", false)]),
+                T0 + 1,
+            ),
+        ]
+    }
+
+    /// Opening the schema-2 store migrates it and fills the findings of
+    /// its scans from their reports.
+    fn check_backfill(spec: &str, ids: &[i64], findings: &dyn Fn() -> i64) {
+        let mut st = must(Store::open(spec));
+        assert_eq!(must(st.schema_version()), schema::latest());
+        assert_eq!(findings(), 56 + 1 + 1, "every stored report's findings");
+        let busybox = must(st.affected("cve-2024-58251", &Filter::All));
+        assert_eq!(
+            refs(&busybox),
+            pairs(&[
+                ("alpine:3.20.3", "busybox"),
+                ("alpine:3.20.3", "busybox-binsh"),
+                ("alpine:3.20.3", "ssl_client")
+            ])
+        );
+        assert_eq!(busybox[0].scan.id, ids[0]);
+        assert_eq!(busybox[0].installed_version, "1.36.1-r29");
+        assert_eq!(busybox[0].fixed_version, "1.36.1-r31");
+        assert_eq!(busybox[0].severity, "UNKNOWN");
+        assert_eq!(
+            busybox[0].target,
+            "../shared/data/images/alpine-3.20.3.tar.gz (alpine 3.20.3)"
+        );
+        assert!(
+            must(st.affected("CVE-2024-1", &Filter::All)).is_empty(),
+            "app:1's newest scan no longer has it"
+        );
+        assert_eq!(
+            refs(&must(st.affected("CVE-2024-2", &Filter::All))),
+            pairs(&[("app:1", "zlib")])
+        );
+        // The damaged report left its scan without findings, not the store
+        // unopenable.
+        assert_eq!(must(st.list(&Filter::All, 0)).len(), ids.len());
+        // A scan recorded now gets its rows; reopening backfills nothing
+        // twice.
+        must(st.record(&at(
+            report("app:1", &[("CVE-2024-1", "busybox", "1.1", "HIGH", false)]),
+            T0 + 2,
+        )));
+        drop(st);
+        let mut st = must(Store::open(spec));
+        assert_eq!(findings(), 56 + 1 + 1 + 1);
+        assert_eq!(
+            refs(&must(st.affected("CVE-2024-1", &Filter::All))),
+            pairs(&[("app:1", "busybox")])
+        );
+    }
+
+    fn sqlite_count(path: &std::path::Path) -> i64 {
+        let conn = must(rusqlite::Connection::open(path));
+        must(conn.query_row("SELECT count(*) FROM customs_findings", [], |r| r.get(0)))
+    }
+
+    #[test]
+    fn sqlite_affected_lists_the_latest_scan_of_each_image() {
+        let dir = must(tempfile::tempdir());
+        let path = dir.path().join("h.db");
+        exercise(&path.display().to_string(), &|| sqlite_count(&path));
+    }
+
+    #[test]
+    fn sqlite_findings_are_looked_up_by_index_and_cascade_with_their_scan() {
+        let dir = must(tempfile::tempdir());
+        let path = dir.path().join("h.db");
+        let mut st = must(Store::open(&path.display().to_string()));
+        let id = must(st.record(&at(
+            report("app:1", &[("CVE-2024-1", "busybox", "1.0", "HIGH", false)]),
+            T0,
+        )));
+        drop(st);
+        assert_eq!(sqlite_count(&path), 1);
+        let conn = must(rusqlite::Connection::open(&path));
+        let plan: String = must(conn.query_row(
+            "EXPLAIN QUERY PLAN SELECT scan_id FROM customs_findings WHERE vuln_id = 'X'",
+            [],
+            |r| r.get(3),
+        ));
+        assert!(plan.contains("customs_findings_vuln"), "{plan}");
+        // The schema cascades (the store's connections turn foreign keys
+        // on; prune deletes the rows itself as well).
+        must(conn.execute_batch("PRAGMA foreign_keys = ON"));
+        must(conn.execute("DELETE FROM customs_scans WHERE id = ?", [id]));
+        assert_eq!(sqlite_count(&path), 0);
+    }
+
+    #[test]
+    fn sqlite_a_schema_2_store_is_backfilled_when_opened() {
+        let dir = must(tempfile::tempdir());
+        let path = dir.path().join("h.db");
+        let ids = {
+            let conn = must(rusqlite::Connection::open(&path));
+            let c = &conn;
+            at_schema_2(
+                schema::Dialect::Sqlite,
+                &mut |sql| must(c.execute_batch(sql)),
+                &mut |row, blob| {
+                    let id: i64 = must(c.query_row(
+                        schema::INSERT_SCAN,
+                        rusqlite::params_from_iter(row.scan.iter()),
+                        |r| r.get(0),
+                    ));
+                    must(c.execute(schema::INSERT_REPORT, rusqlite::params![id, blob]));
+                    id
+                },
+                &old_scans(),
+            )
+        };
+        let tables = {
+            let conn = must(rusqlite::Connection::open(&path));
+            let n: i64 = must(conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'customs_findings'",
+                [],
+                |r| r.get(0),
+            ));
+            n
+        };
+        assert_eq!(tables, 0, "schema 2 has no findings table");
+        check_backfill(&path.display().to_string(), &ids, &|| sqlite_count(&path));
+    }
+
+    fn pg_count(pg: &Postgres, db: &str) -> i64 {
+        must(
+            pg.psql(db, "SELECT count(*) FROM customs_findings")
+                .parse::<i64>(),
+        )
+    }
+
+    #[test]
+    fn postgres_affected_lists_the_latest_scan_of_each_image() {
+        let pg = Postgres::start();
+        let url = pg.create_db("affected");
+        exercise(&url, &|| pg_count(&pg, "affected"));
+        let idx = pg.psql(
+            "affected",
+            "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'customs_findings'",
+        );
+        assert_eq!(idx, "customs_findings_scan,customs_findings_vuln");
+    }
+
+    #[test]
+    fn postgres_a_schema_2_store_is_backfilled_when_opened() {
+        let pg = Postgres::start();
+        let url = pg.create_db("backfill");
+        let ids = {
+            let mut client = must(::postgres::Client::connect(&url, ::postgres::NoTls));
+            let c = std::cell::RefCell::new(&mut client);
+            at_schema_2(
+                schema::Dialect::Postgres,
+                &mut |sql| must(c.borrow_mut().batch_execute(sql)),
+                &mut |row, blob| {
+                    let mut c = c.borrow_mut();
+                    let scan = must(c.query_one(
+                        &schema::sql(schema::Dialect::Postgres, schema::INSERT_SCAN),
+                        &super::postgres::params(&row.scan),
+                    ));
+                    let id: i64 = must(scan.try_get(0));
+                    let blob = blob.to_vec();
+                    must(c.execute(
+                        &schema::sql(schema::Dialect::Postgres, schema::INSERT_REPORT),
+                        &[&id, &blob],
+                    ));
+                    id
+                },
+                &old_scans(),
+            )
+        };
+        assert_eq!(
+            pg.psql("backfill", "SELECT to_regclass('customs_findings') IS NULL"),
+            "t",
+            "schema 2 has no findings table"
+        );
+        check_backfill(&url, &ids, &|| pg_count(&pg, "backfill"));
     }
 }

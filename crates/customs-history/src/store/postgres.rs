@@ -5,9 +5,9 @@
 //! connection with that reason.
 
 use super::schema::{self, Dialect};
-use super::{Param, RawScan, SCAN_COLUMN_INT};
+use super::{Finding, Param, RawScan, Row, SCAN_COLUMN_INT};
 use postgres::types::ToSql;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement, Transaction};
 use std::str::FromStr;
 
 /// The advisory lock key of migrations (any constant; "customs" in ASCII).
@@ -24,7 +24,7 @@ fn problem(e: postgres::Error) -> String {
     customs_model::error_chain(&e)
 }
 
-fn params(ps: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+pub(super) fn params(ps: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     ps.iter()
         .map(|p| match p {
             Param::Int(i) => i as &(dyn ToSql + Sync),
@@ -99,6 +99,10 @@ impl Postgres {
                 tx.batch_execute(&stmt)
                     .map_err(|e| format!("migration {version}: {}", problem(e)))?;
             }
+            if *version == schema::FINDINGS_MIGRATION {
+                backfill_findings(&mut tx)
+                    .map_err(|e| format!("migration {version}: {}", problem(e)))?;
+            }
         }
         tx.execute("DELETE FROM customs_schema_version", &[])
             .map_err(problem)?;
@@ -121,7 +125,7 @@ impl Postgres {
         Ok(row.get(0))
     }
 
-    pub fn insert(&mut self, rows: &[(Vec<Param>, Vec<u8>)]) -> Result<Vec<i64>, String> {
+    pub fn insert(&mut self, rows: &[Row]) -> Result<Vec<i64>, String> {
         let mut tx = self.client.transaction().map_err(problem)?;
         let scan = tx
             .prepare(&schema::sql(Dialect::Postgres, schema::INSERT_SCAN))
@@ -129,17 +133,24 @@ impl Postgres {
         let report = tx
             .prepare(&schema::sql(Dialect::Postgres, schema::INSERT_REPORT))
             .map_err(problem)?;
+        let findings = tx.prepare(schema::INSERT_FINDINGS_PG).map_err(problem)?;
         let mut ids = Vec::with_capacity(rows.len());
-        for (ps, blob) in rows {
-            let id: i64 = tx.query_one(&scan, &params(ps)).map_err(problem)?.get(0);
-            tx.execute(&report, &[&id, blob]).map_err(problem)?;
+        for row in rows {
+            let id: i64 = tx
+                .query_one(&scan, &params(&row.scan))
+                .map_err(problem)?
+                .try_get(0)
+                .map_err(problem)?;
+            tx.execute(&report, &[&id, &row.report]).map_err(problem)?;
+            insert_findings(&mut tx, &findings, id, &row.findings).map_err(problem)?;
             ids.push(id);
         }
         tx.commit().map_err(problem)?;
         Ok(ids)
     }
 
-    pub fn scans(&mut self, sql: &str, ps: &[Param]) -> Result<Vec<RawScan>, String> {
+    /// Rows of `SCAN_COLUMNS`, then `extra` text columns.
+    pub fn scans(&mut self, sql: &str, ps: &[Param], extra: usize) -> Result<Vec<RawScan>, String> {
         let rows = self
             .client
             .query(&schema::sql(Dialect::Postgres, sql), &params(ps))
@@ -148,7 +159,7 @@ impl Postgres {
         for r in rows {
             let mut raw = RawScan {
                 ints: Vec::with_capacity(18),
-                texts: Vec::with_capacity(7),
+                texts: Vec::with_capacity(7 + extra),
             };
             for (i, is_int) in SCAN_COLUMN_INT.iter().enumerate() {
                 if *is_int {
@@ -156,6 +167,10 @@ impl Postgres {
                 } else {
                     raw.texts.push(r.try_get(i).map_err(problem)?);
                 }
+            }
+            for i in 0..extra {
+                raw.texts
+                    .push(r.try_get(SCAN_COLUMN_INT.len() + i).map_err(problem)?);
             }
             out.push(raw);
         }
@@ -185,6 +200,12 @@ impl Postgres {
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()
             .map_err(problem)?;
+        // Explicit, though the foreign keys cascade too.
+        tx.execute(
+            "DELETE FROM customs_findings WHERE scan_id = ANY($1)",
+            &[&ids],
+        )
+        .map_err(problem)?;
         tx.execute(
             "DELETE FROM customs_reports WHERE scan_id = ANY($1)",
             &[&ids],
@@ -195,4 +216,63 @@ impl Postgres {
         tx.commit().map_err(problem)?;
         Ok(ids.len() as u64)
     }
+}
+
+/// All of a scan's findings in one statement (`INSERT_FINDINGS_PG`).
+fn insert_findings(
+    tx: &mut Transaction<'_>,
+    st: &Statement,
+    scan_id: i64,
+    findings: &[Finding],
+) -> Result<(), postgres::Error> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&Finding) -> &String| -> Vec<&str> {
+        findings.iter().map(|x| f(x).as_str()).collect()
+    };
+    let (v, p, i) = (
+        column(|f| &f.vuln_id),
+        column(|f| &f.pkg_name),
+        column(|f| &f.installed_version),
+    );
+    let (x, s, t) = (
+        column(|f| &f.fixed_version),
+        column(|f| &f.severity),
+        column(|f| &f.target),
+    );
+    tx.execute(st, &[&scan_id, &v, &p, &i, &x, &s, &t])?;
+    Ok(())
+}
+
+/// The findings of the scans recorded before `customs_findings` existed,
+/// from their stored reports, one report in memory at a time. A report that
+/// cannot be read leaves its scan without findings (a warning), rather than
+/// the store unopenable.
+fn backfill_findings(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
+    let ids: Vec<i64> = tx
+        .query("SELECT scan_id FROM customs_reports ORDER BY scan_id", &[])?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let report = tx.prepare("SELECT report FROM customs_reports WHERE scan_id = $1")?;
+    let insert = tx.prepare(schema::INSERT_FINDINGS_PG)?;
+    let mut rows = 0usize;
+    for id in &ids {
+        let blob: Vec<u8> = tx.query_one(&report, &[id])?.try_get(0)?;
+        match super::findings_of_stored(&blob) {
+            Ok(findings) => {
+                insert_findings(tx, &insert, *id, &findings)?;
+                rows += findings.len();
+            }
+            Err(e) => tracing::warn!(
+                "scan {id}: the stored report is damaged ({e}); its findings are not indexed"
+            ),
+        }
+    }
+    tracing::debug!(
+        "findings of {} earlier scans indexed ({rows} rows)",
+        ids.len()
+    );
+    Ok(())
 }

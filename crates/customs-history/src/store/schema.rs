@@ -6,6 +6,10 @@
 //! applied. Opening a store applies the missing steps in one transaction (in
 //! PostgreSQL under an advisory lock, in SQLite under `BEGIN IMMEDIATE`), so
 //! two processes opening a new store at once apply them once.
+//!
+//! A step may also need Rust after its SQL, in the same transaction:
+//! [`FINDINGS_MIGRATION`] fills `customs_findings` from the reports of the
+//! scans recorded before it (each backend's `migrate`).
 
 /// Each step: (version, SQL statements separated by `;`).
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -40,7 +44,25 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         CREATE INDEX customs_scans_ref ON customs_scans (artifact_ref, scanned_at, id);
         CREATE INDEX customs_scans_time ON customs_scans (scanned_at, id)",
     ),
+    (
+        3,
+        "CREATE TABLE customs_findings (
+            scan_id {INT} NOT NULL REFERENCES customs_scans (id) ON DELETE CASCADE,
+            vuln_id TEXT NOT NULL,
+            pkg_name TEXT NOT NULL,
+            installed_version TEXT NOT NULL,
+            fixed_version TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            target TEXT NOT NULL
+        );
+        CREATE INDEX customs_findings_vuln ON customs_findings (vuln_id, scan_id);
+        CREATE INDEX customs_findings_scan ON customs_findings (scan_id)",
+    ),
 ];
+
+/// The step that made `customs_findings`: applying it also backfills the
+/// table from the stored reports of the scans already there.
+pub const FINDINGS_MIGRATION: i64 = 3;
 
 /// The newest schema this build knows.
 pub fn latest() -> i64 {
@@ -104,6 +126,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) 
 
 pub const INSERT_REPORT: &str = "INSERT INTO customs_reports (scan_id, report) VALUES (?, ?)";
 
+/// One finding of a scan (`vuln_id` upper-cased: lookups are
+/// case-insensitive and still use the index).
+pub const INSERT_FINDING: &str = "INSERT INTO customs_findings (scan_id, vuln_id, pkg_name, installed_version, fixed_version, severity, target) \
+VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+/// All of a scan's findings in one statement (PostgreSQL: one round trip
+/// instead of one per finding), `$1` the scan, `$2`…`$7` text arrays.
+pub const INSERT_FINDINGS_PG: &str = "INSERT INTO customs_findings (scan_id, vuln_id, pkg_name, installed_version, fixed_version, severity, target) \
+SELECT $1, v, p, i, f, s, t FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u (v, p, i, f, s, t)";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +152,10 @@ mod tests {
         );
         assert_eq!(INSERT_SCAN.matches('?').count(), 24);
         assert_eq!(SCAN_COLUMNS.split(',').count(), 25);
+        assert_eq!(INSERT_FINDING.matches('?').count(), 7);
+        assert!(
+            MIGRATIONS.iter().any(|(v, _)| *v == FINDINGS_MIGRATION),
+            "the backfill belongs to a real step"
+        );
     }
 }

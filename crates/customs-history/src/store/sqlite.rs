@@ -3,7 +3,7 @@
 //! [`super::BUSY_TIMEOUT`] for another writer, process or thread.
 
 use super::schema::{self, Dialect};
-use super::{Param, RawScan, SCAN_COLUMN_INT};
+use super::{Finding, Param, RawScan, Row, SCAN_COLUMN_INT};
 use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use std::path::Path;
@@ -116,6 +116,10 @@ impl Sqlite {
                 tx.execute_batch(&stmt)
                     .map_err(|e| format!("migration {version}: {}", problem(e)))?;
             }
+            if *version == schema::FINDINGS_MIGRATION {
+                backfill_findings(&tx)
+                    .map_err(|e| format!("migration {version}: {}", problem(e)))?;
+            }
         }
         tx.execute("DELETE FROM customs_schema_version", [])
             .map_err(problem)?;
@@ -138,7 +142,7 @@ impl Sqlite {
         self.current_version().map_err(problem)
     }
 
-    pub fn insert(&mut self, rows: &[(Vec<Param>, Vec<u8>)]) -> Result<Vec<i64>, String> {
+    pub fn insert(&mut self, rows: &[Row]) -> Result<Vec<i64>, String> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -147,13 +151,15 @@ impl Sqlite {
         {
             let mut scan = tx.prepare_cached(schema::INSERT_SCAN).map_err(problem)?;
             let mut report = tx.prepare_cached(schema::INSERT_REPORT).map_err(problem)?;
-            for (params, blob) in rows {
+            let mut finding = tx.prepare_cached(schema::INSERT_FINDING).map_err(problem)?;
+            for row in rows {
                 let id: i64 = scan
-                    .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+                    .query_row(rusqlite::params_from_iter(row.scan.iter()), |r| r.get(0))
                     .map_err(problem)?;
                 report
-                    .execute(rusqlite::params![id, blob])
+                    .execute(rusqlite::params![id, row.report])
                     .map_err(problem)?;
+                insert_findings(&mut finding, id, &row.findings).map_err(problem)?;
                 ids.push(id);
             }
         }
@@ -161,13 +167,19 @@ impl Sqlite {
         Ok(ids)
     }
 
-    pub fn scans(&mut self, sql: &str, params: &[Param]) -> Result<Vec<RawScan>, String> {
+    /// Rows of `SCAN_COLUMNS`, then `extra` text columns.
+    pub fn scans(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        extra: usize,
+    ) -> Result<Vec<RawScan>, String> {
         let mut st = self.conn.prepare_cached(sql).map_err(problem)?;
         let rows = st
             .query_map(rusqlite::params_from_iter(params.iter()), |r| {
                 let mut raw = RawScan {
                     ints: Vec::with_capacity(18),
-                    texts: Vec::with_capacity(7),
+                    texts: Vec::with_capacity(7 + extra),
                 };
                 for (i, is_int) in SCAN_COLUMN_INT.iter().enumerate() {
                     if *is_int {
@@ -175,6 +187,9 @@ impl Sqlite {
                     } else {
                         raw.texts.push(r.get(i)?);
                     }
+                }
+                for i in 0..extra {
+                    raw.texts.push(r.get(SCAN_COLUMN_INT.len() + i)?);
                 }
                 Ok(raw)
             })
@@ -207,6 +222,10 @@ impl Sqlite {
             rows.collect::<Result<_, _>>().map_err(problem)?
         };
         {
+            // Explicit, though the foreign keys (on) cascade too.
+            let mut findings = tx
+                .prepare("DELETE FROM customs_findings WHERE scan_id = ?")
+                .map_err(problem)?;
             let mut rep = tx
                 .prepare("DELETE FROM customs_reports WHERE scan_id = ?")
                 .map_err(problem)?;
@@ -214,6 +233,7 @@ impl Sqlite {
                 .prepare("DELETE FROM customs_scans WHERE id = ?")
                 .map_err(problem)?;
             for id in &ids {
+                findings.execute([id]).map_err(problem)?;
                 rep.execute([id]).map_err(problem)?;
                 scan.execute([id]).map_err(problem)?;
             }
@@ -221,4 +241,55 @@ impl Sqlite {
         tx.commit().map_err(problem)?;
         Ok(ids.len() as u64)
     }
+}
+
+fn insert_findings(
+    st: &mut rusqlite::CachedStatement<'_>,
+    scan_id: i64,
+    findings: &[Finding],
+) -> rusqlite::Result<()> {
+    for f in findings {
+        st.execute(rusqlite::params![
+            scan_id,
+            f.vuln_id,
+            f.pkg_name,
+            f.installed_version,
+            f.fixed_version,
+            f.severity,
+            f.target
+        ])?;
+    }
+    Ok(())
+}
+
+/// The findings of the scans recorded before `customs_findings` existed,
+/// from their stored reports, one report in memory at a time. A report that
+/// cannot be read leaves its scan without findings (a warning), rather than
+/// the store unopenable.
+fn backfill_findings(conn: &Connection) -> rusqlite::Result<()> {
+    let ids: Vec<i64> = {
+        let mut st = conn.prepare("SELECT scan_id FROM customs_reports ORDER BY scan_id")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut report = conn.prepare("SELECT report FROM customs_reports WHERE scan_id = ?")?;
+    let mut finding = conn.prepare_cached(schema::INSERT_FINDING)?;
+    let mut rows = 0usize;
+    for id in &ids {
+        let blob: Vec<u8> = report.query_row([id], |r| r.get(0))?;
+        match super::findings_of_stored(&blob) {
+            Ok(findings) => {
+                insert_findings(&mut finding, *id, &findings)?;
+                rows += findings.len();
+            }
+            Err(e) => tracing::warn!(
+                "scan {id}: the stored report is damaged ({e}); its findings are not indexed"
+            ),
+        }
+    }
+    tracing::debug!(
+        "findings of {} earlier scans indexed ({rows} rows)",
+        ids.len()
+    );
+    Ok(())
 }
