@@ -12,6 +12,7 @@
 //! ```
 
 mod cache;
+pub use cache::{check_redis, REDIS_TTL};
 pub mod layer;
 mod sources;
 
@@ -72,6 +73,10 @@ pub struct Options {
     pub include_os_owned: bool,
     /// The per-layer cache; `None` disables it.
     pub cache_dir: Option<PathBuf>,
+    /// A Redis URL: layer results (and the verification of content-addressed
+    /// blobs) are shared there by every process pointed at it
+    /// ([`cache`](crate::cache)).
+    pub cache_redis: Option<String>,
     /// Today's date for end-of-life checks (days since the Unix epoch).
     pub today_unix_secs: Option<i64>,
     /// Keep development dependencies (`dev`); Trivy drops them unless
@@ -151,7 +156,7 @@ fn analyze_rest(
 ) -> Result<Inventory, InventoryError> {
     let an = opts.analyzers(true);
     let fp = an.fingerprint(&opts.secret_fingerprint);
-    let cache = opts.cache_dir.as_deref().map(cache::LayerCache::new);
+    let cache = cache::LayerCache::open(opts.cache_dir.as_deref(), opts.cache_redis.as_deref());
     let n = img.layers.len();
     let mut initial: Vec<Option<LayerResult>> = vec![None; n];
     for (i, r) in done.drain() {

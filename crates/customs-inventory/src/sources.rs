@@ -153,7 +153,7 @@ pub fn analyze_export(
 ) -> Result<(Image, Inventory), InventoryError> {
     let an = opts.analyzers(true);
     let fp = an.fingerprint(&opts.secret_fingerprint);
-    let cache = opts.cache_dir.as_deref().map(cache::LayerCache::new);
+    let cache = cache::LayerCache::open(opts.cache_dir.as_deref(), opts.cache_redis.as_deref());
     let hits: Mutex<HashMap<String, LayerResult>> = Mutex::new(HashMap::new());
     let analyze =
         |claimed: Option<&Digest>, s: &mut dyn Read| -> Result<Option<LayerResult>, ImageError> {

@@ -14,6 +14,50 @@ pub mod tmpfile;
 /// An error and its causes on one line (`reqwest` and `hyper` keep the
 /// useful part, "connection refused", "invalid peer certificate", in the
 /// source chain); a cause already contained in the text so far is skipped.
+/// A URL as shown in messages and logs, its password hidden:
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`,
+/// `redis://:secret@host:6379/0` → `redis://:***@host:6379/0`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let (auth, host) = authority.split_at(at);
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{host}{path}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_hidden_and_the_rest_kept() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("redis://:pw@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
+        assert_eq!(redact_url("redis://user@h/0"), "redis://user@h/0");
+        assert_eq!(redact_url("/var/lib/history.db"), "/var/lib/history.db");
+        // An @ in the path is not a user.
+        assert_eq!(redact_url("http://h/a:b@c"), "http://h/a:b@c");
+    }
+}
+
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();

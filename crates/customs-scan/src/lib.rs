@@ -48,6 +48,45 @@ pub struct Scanners {
     pub confusion: bool,
 }
 
+impl Scanners {
+    /// Scanner names as `--scanners` takes them (`vuln`, `secret`,
+    /// `misconfig` or `config`, `hardening`, `confusion`, `none`).
+    pub fn parse(list: &[String]) -> std::result::Result<Scanners, String> {
+        let mut s = Scanners::default();
+        for item in list {
+            match item.trim().to_ascii_lowercase().as_str() {
+                "none" | "" => {}
+                "vuln" => s.vuln = true,
+                "secret" => s.secret = true,
+                "misconfig" | "config" => s.misconfig = true,
+                "hardening" => s.hardening = true,
+                "confusion" => s.confusion = true,
+                other => {
+                    return Err(format!(
+                        "unknown scanner '{other}' (expected vuln, secret, misconfig, hardening, confusion or none)"
+                    ))
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// The names of the scanners that are on.
+    pub fn names(&self) -> Vec<String> {
+        [
+            (self.vuln, "vuln"),
+            (self.secret, "secret"),
+            (self.misconfig, "misconfig"),
+            (self.hardening, "hardening"),
+            (self.confusion, "confusion"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| n.to_string())
+        .collect()
+    }
+}
+
 /// What a directory is: a project (lockfiles, Dockerfiles) or an unpacked
 /// root filesystem (installed packages, binaries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +189,9 @@ pub struct ScanOptions {
     pub max_image_age_days: u64,
     /// The per-layer cache (images only); `None`: no cache.
     pub cache_dir: Option<PathBuf>,
+    /// A Redis URL for a per-layer cache shared by many processes (a
+    /// fleet of servers); layer results go there instead of `cache_dir`.
+    pub cache_redis: Option<String>,
     /// The dependency-confusion scanner's options (its online name check).
     pub confusion: ConfusionOptions,
     pub policy: PolicyOptions,
@@ -168,6 +210,7 @@ impl Default for ScanOptions {
             setuid_allow: Vec::new(),
             max_image_age_days: 30,
             cache_dir: None,
+            cache_redis: None,
             confusion: customs_confusion::Options::default(),
             policy: PolicyOptions::default(),
         }
@@ -235,6 +278,21 @@ pub struct Scanned {
     /// [`scan_config`] only: the files that could not be checked (the
     /// report has the others).
     pub errors: Vec<customs_misconfig::ParseError>,
+    /// What the scan of an image read and what the layer cache saved.
+    pub stats: ScanStats,
+}
+
+/// The work an image scan did: layers analyzed or taken from the cache,
+/// and what it downloaded from a registry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScanStats {
+    pub layers: usize,
+    pub analyzed: usize,
+    pub from_cache: usize,
+    /// Bytes of blobs downloaded (registry images only).
+    pub bytes_downloaded: u64,
+    /// Blobs fetched (registry images only).
+    pub blobs_fetched: u64,
 }
 
 impl Scanned {
@@ -249,6 +307,9 @@ impl Scanned {
 #[derive(Debug, Clone)]
 pub struct ImageSource {
     pub target: customs_image::Target,
+    /// The report's `ArtifactName` when it is not the path or the name as
+    /// typed (a server names an uploaded archive as its client did).
+    pub name: Option<String>,
     pub remote: customs_image::RemoteOptions,
     pub engines: EngineOptions,
 }
@@ -259,6 +320,7 @@ impl ImageSource {
     pub fn file(path: &str) -> ImageSource {
         ImageSource {
             target: customs_image::Target::File(path.to_string()),
+            name: None,
             remote: customs_image::RemoteOptions::default(),
             engines: Default::default(),
         }
@@ -266,6 +328,9 @@ impl ImageSource {
 
     /// The report's `ArtifactName`: the path or the name as typed.
     pub fn artifact_name(&self) -> &str {
+        if let Some(n) = &self.name {
+            return n;
+        }
         match &self.target {
             customs_image::Target::File(p) => p,
             customs_image::Target::Named(r, _) => &r.typed,
@@ -285,6 +350,14 @@ pub fn scan_image(src: &ImageSource, opts: &ScanOptions, db: Db<'_>) -> Result<S
     for w in &inv.warnings {
         tracing::warn!("{w}");
     }
+    let (bytes_downloaded, blobs_fetched) = img.transfer_stats().unwrap_or((0, 0));
+    let stats = ScanStats {
+        layers: inv.stats.layers,
+        analyzed: inv.stats.analyzed,
+        from_cache: inv.stats.from_cache,
+        bytes_downloaded,
+        blobs_fetched,
+    };
     let held = db.open_if(sc.vuln)?;
     let db = held.as_ref().map(|h| h.get());
     let mut report = Report {
@@ -353,6 +426,55 @@ pub fn scan_image(src: &ImageSource, opts: &ScanOptions, db: Db<'_>) -> Result<S
         registry_vex(src, &report)?
     } else {
         Vec::new()
+    };
+    let mut scanned = finish(report, prepared, shown, Vec::new(), registry_vex)?;
+    scanned.stats = stats;
+    Ok(scanned)
+}
+
+/// Fill the package results of a report made elsewhere with their
+/// vulnerabilities: a client that analyzed an image itself sends its
+/// inventory (a report listing `Packages`, with `Metadata.OS`), and the
+/// server, which holds the database, detects. Vulnerabilities already in
+/// the report are replaced.
+pub fn detect_report(report: &mut Report, db: &VulnDb) -> Result<()> {
+    let mut inv = Inventory {
+        os: report.metadata.os.clone(),
+        ..Default::default()
+    };
+    for r in &report.results {
+        if r.class == class::OS_PKGS {
+            inv.os_type = r.kind.clone();
+            inv.os_packages = r.packages.clone();
+        } else if r.class == class::LANG_PKGS {
+            inv.applications.push(customs_inventory::Application {
+                lang_type: r.kind.clone(),
+                target: r.target.clone(),
+                packages: r.packages.clone(),
+            });
+        }
+    }
+    vuln_results(report, &inv, db)
+}
+
+/// Apply the policy and the VEX statements of `opts` to a report made
+/// elsewhere (a server's, in client mode), as [`scan_image`] applies them
+/// to its own; `src` is the image, for `--vex oci`.
+pub fn finish_report(
+    report: Report,
+    src: Option<&ImageSource>,
+    opts: &ScanOptions,
+) -> Result<Scanned> {
+    let prepared = prepare(&opts.policy)?;
+    let (sc, cfg_sc) = (opts.scanners, opts.image_config_scanners);
+    let shown = Scanners {
+        misconfig: sc.misconfig || cfg_sc.misconfig,
+        secret: sc.secret || cfg_sc.secret,
+        ..sc
+    };
+    let registry_vex = match src {
+        Some(src) if opts.policy.vex.contains(&VexInput::Registry) => registry_vex(src, &report)?,
+        _ => Vec::new(),
     };
     finish(report, prepared, shown, Vec::new(), registry_vex)
 }
@@ -435,6 +557,7 @@ pub fn scan_dir(path: &Path, mode: DirMode, opts: &ScanOptions, db: Db<'_>) -> R
     let db = held.as_ref().map(|h| h.get());
     let mut inv_opts = inventory_options(opts, mode == DirMode::Fs)?;
     inv_opts.cache_dir = None; // a directory has no diff ID to key a cache on
+    inv_opts.cache_redis = None;
     let inv = customs_inventory::analyze_dir(path, &inv_opts, mode == DirMode::Rootfs)?;
     for w in &inv.warnings {
         tracing::warn!("{w}");
@@ -628,6 +751,7 @@ fn inventory_options(opts: &ScanOptions, lockfiles: bool) -> Result<customs_inve
         }),
         include_os_owned: opts.include_os_owned,
         cache_dir: opts.cache_dir.clone(),
+        cache_redis: opts.cache_redis.clone(),
         today_unix_secs: None,
         include_dev_deps: opts.include_dev_deps,
         detection_priority: opts.detection_priority,
@@ -1114,5 +1238,6 @@ fn finish(
         policy: outcome,
         vex,
         errors,
+        stats: ScanStats::default(),
     })
 }
