@@ -61,6 +61,8 @@ pub enum Command {
     Vex(crate::vex_cmd::VexArgs),
     /// Base images: newer tags on the same track (check), and rewriting the pins (update).
     Base(crate::base_cmd::BaseArgs),
+    /// Scans as a service: the JSON API, Harbor's scanner adapter API, metrics.
+    Server(Box<crate::server_cmd::ServerArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -172,6 +174,24 @@ pub struct ImageArgs {
     /// Scanners for the image config: misconfig, secret.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub image_config_scanners: Vec<String>,
+    /// Client mode: a customs server does the scan (comma list of URLs,
+    /// tried in order). A registry name is pulled by the server; a file or
+    /// an engine's image is analyzed here and only its inventory is sent.
+    #[arg(
+        long,
+        env = "CUSTOMS_SERVER",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub server: Vec<String>,
+    /// The server's token (client mode).
+    #[arg(
+        long,
+        env = "CUSTOMS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -206,6 +226,21 @@ pub enum Format {
     Markdown,
     /// One self-contained HTML file (no network needed to view it).
     Html,
+}
+
+impl From<Format> for customs_report::ReportFormat {
+    fn from(f: Format) -> Self {
+        use customs_report::ReportFormat as R;
+        match f {
+            Format::Table => R::Table,
+            Format::Json => R::Json,
+            Format::Sarif => R::Sarif,
+            Format::Cyclonedx => R::Cyclonedx,
+            Format::SpdxJson => R::SpdxJson,
+            Format::Markdown => R::Markdown,
+            Format::Html => R::Html,
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -375,23 +410,7 @@ pub use customs_scan::Scanners;
 
 /// The scanners of a `--scanners` list.
 pub fn parse_scanners(list: &[String]) -> Result<Scanners, String> {
-    let mut s = Scanners::default();
-    for item in list {
-        match item.trim().to_ascii_lowercase().as_str() {
-            "none" | "" => {}
-            "vuln" => s.vuln = true,
-            "secret" => s.secret = true,
-            "misconfig" | "config" => s.misconfig = true,
-            "hardening" => s.hardening = true,
-            "confusion" => s.confusion = true,
-            other => {
-                return Err(format!(
-                    "--scanners: unknown scanner '{other}' (expected vuln, secret, misconfig, hardening, confusion or none)"
-                ))
-            }
-        }
-    }
-    Ok(s)
+    Scanners::parse(list).map_err(|e| format!("--scanners: {e}"))
 }
 
 /// `npm=URL` of `--confusion-registry`.
@@ -415,7 +434,7 @@ fn parse_registry(s: &str) -> Result<(String, String), String> {
 }
 
 /// `90s`, `10m`, `1h30m` (humantime's syntax).
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     match humantime::parse_duration(s) {
         Ok(d) if !d.is_zero() => Ok(d),
         Ok(_) => Err("must be more than zero".into()),

@@ -710,6 +710,7 @@ fn scan_bases(g: &GlobalArgs, a: &CheckArgs, opts: &RemoteOptions, reports: &mut
     let scan = |reference: &str| -> Result<customs_report::Report> {
         let r = ImageRef::parse(reference).map_err(|e| anyhow!(e))?;
         let src = customs_scan::ImageSource {
+            name: None,
             target: Target::Named(r, vec![ImageSrc::Remote]),
             remote: opts.clone(),
             engines: Default::default(),

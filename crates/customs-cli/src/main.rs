@@ -7,6 +7,7 @@ mod diff_cmd;
 mod history_cmd;
 mod progress;
 mod scan;
+mod server_cmd;
 mod vex_cmd;
 
 use args::{Cli, Command};
@@ -52,7 +53,7 @@ fn escaping_stderr() -> Escaping<std::io::Stderr> {
     Escaping(std::io::stderr())
 }
 
-fn init_logging(quiet: bool, debug: bool) {
+fn init_logging(quiet: bool, debug: bool, server: bool) {
     // customs' own records; the libraries' (reqwest, rustls, hyper) only
     // with --debug, and then only their warnings: what matters of theirs
     // reaches the user in customs' error line.
@@ -60,19 +61,26 @@ fn init_logging(quiet: bool, debug: bool) {
         "warn,customs=debug"
     } else if quiet {
         "off,customs=error"
+    } else if server {
+        // A service logs what it does (a scan's failure, a new database).
+        "off,customs=info"
     } else {
         "off,customs=warn"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTOMS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(escaping_stderr)
         // Plain records: the escaping sink would show colour codes as text.
         .with_ansi(false)
-        .with_target(debug)
-        .without_time()
-        .try_init();
+        .with_target(debug);
+    // A server's records carry their time; a command's need none.
+    let _ = if server {
+        fmt.try_init()
+    } else {
+        fmt.without_time().try_init()
+    };
 }
 
 /// One malloc arena for the whole process (unless the user set
@@ -96,7 +104,8 @@ fn limit_malloc_arenas() {
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
-    init_logging(cli.global.quiet, cli.global.debug);
+    let server = matches!(cli.command, Some(args::Command::Server(_)));
+    init_logging(cli.global.quiet, cli.global.debug, server);
     let version = |db: Option<&std::path::Path>| {
         let _ = scan::write_output(
             None,
@@ -123,6 +132,7 @@ fn main() -> ExitCode {
         Some(Command::History(a)) => history_cmd::run(&cli.global, a),
         Some(Command::Vex(a)) => vex_cmd::run(a),
         Some(Command::Base(a)) => base_cmd::run(&cli.global, a),
+        Some(Command::Server(a)) => server_cmd::run(&cli.global, a),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -66,6 +66,7 @@ fn scan_options(g: &GlobalArgs, a: &ScanArgs, scanners: &[String]) -> Result<Sca
         setuid_allow: a.setuid_allow.clone(),
         max_image_age_days: a.max_image_age,
         cache_dir: (!a.no_cache).then(|| cache_dir(g)),
+        cache_redis: None,
         confusion: confusion_options(g, a),
         policy: policy_options(&a.policy),
     })
@@ -245,6 +246,7 @@ fn image_source(g: &GlobalArgs, a: &ImageArgs) -> Result<ImageSource> {
         },
     )?;
     Ok(ImageSource {
+        name: None,
         target,
         remote,
         engines: EngineOptions {
@@ -259,7 +261,85 @@ fn scan_image(g: &GlobalArgs, a: &ImageArgs) -> Result<Scanned> {
     opts.image_config_scanners = parse_scanners(&a.image_config_scanners)
         .map_err(|e| anyhow!(e.replace("--scanners", "--image-config-scanners")))?;
     let src = image_source(g, a)?;
+    if !a.server.is_empty() {
+        return scan_on_server(a, &src, opts);
+    }
     customs_scan::scan_image(&src, &opts, db(g, &a.scan))
+}
+
+/// Client mode (`--server`). A name the registry serves is pulled and
+/// scanned by the server; a file or an engine's image is analyzed here
+/// (every scanner but vulnerabilities) and its inventory sent, so its
+/// layers never leave this machine. The server's report gets the same
+/// policy, VEX and rendering as a local scan's.
+fn scan_on_server(a: &ImageArgs, src: &ImageSource, opts: ScanOptions) -> Result<Scanned> {
+    let mut client =
+        customs_server::client::Client::new(&a.server, a.token.clone(), a.scan.timeout)?;
+    let names = opts.scanners.names();
+    let by_server =
+        matches!(&src.target, Target::Named(_, srcs) if srcs.contains(&ImageSrc::Remote));
+    let body = if by_server {
+        if opts.image_config_scanners != Default::default() {
+            bail!("--image-config-scanners is not available with --server for a registry image");
+        }
+        let Target::Named(r, _) = &src.target else {
+            bail!("--server: no image name");
+        };
+        let r_args = &a.registry;
+        let mut creds = serde_json::Map::new();
+        if let Some(u) = &r_args.username {
+            creds.insert("username".into(), u.clone().into());
+            creds.insert(
+                "password".into(),
+                r_args.password.clone().unwrap_or_default().into(),
+            );
+        } else if let Some(t) = &r_args.registry_token {
+            creds.insert("token".into(), t.clone().into());
+        }
+        let mut b = serde_json::json!({
+            "image": r.typed,
+            "scanners": names,
+            "list_all_pkgs": opts.list_all_pkgs,
+        });
+        if !creds.is_empty() {
+            b["credentials"] = serde_json::Value::Object(creds);
+        }
+        if let Some(p) = &r_args.platform {
+            b["platform"] = p.clone().into();
+        }
+        b
+    } else {
+        let mut local = opts.clone();
+        local.scanners.vuln = false;
+        local.list_all_pkgs = true;
+        local.policy = PolicyOptions::default();
+        let inv = customs_scan::scan_image(src, &local, Db::None)?;
+        serde_json::json!({
+            "inventory": inv.report,
+            "scanners": if opts.scanners.vuln { vec!["vuln"] } else { vec!["none"] },
+        })
+    };
+    let done = client.scan(&body)?;
+    tracing::debug!(
+        "scan {} done by {} (replica {}){}",
+        done.job.id,
+        done.server,
+        done.job.replica,
+        done.job
+            .stats
+            .map(|s| format!(
+                ": {} layers, {} analyzed, {} from the cache",
+                s.layers, s.analyzed, s.from_cache
+            ))
+            .unwrap_or_default()
+    );
+    let mut report = done.report;
+    if !opts.list_all_pkgs && opts.scanners.vuln {
+        for r in &mut report.results {
+            r.packages.clear();
+        }
+    }
+    customs_scan::finish_report(report, Some(src), &opts)
 }
 
 /// The report of an image scanned as `customs image` scans it (for
@@ -333,54 +413,26 @@ fn render(
     let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
     // The user chose an order: every view keeps it.
     let keep_order = scanned.policy.sort_by != customs_detect::SortBy::Package;
-    let text = match out.format {
-        Format::Json => customs_report::to_json(report),
-        Format::Sarif => {
-            customs_report::to_sarif(report, env!("CARGO_PKG_VERSION"), &sarif_root(target_base))
-        }
-        Format::Cyclonedx => customs_report::to_cyclonedx(
-            report,
-            env!("CARGO_PKG_VERSION"),
-            &customs_scan::now_rfc3339(),
-        ),
-        Format::SpdxJson => {
-            let ts = customs_scan::now_rfc3339();
-            let seed = format!(
-                "{}\0{}\0{ts}",
-                report.artifact_name, report.metadata.image_id
-            );
-            customs_report::to_spdx(report, env!("CARGO_PKG_VERSION"), &ts, &seed)
-        }
-        Format::Markdown => customs_report::to_markdown(
-            report,
-            &customs_report::MarkdownOptions {
-                keep_order,
-                ..Default::default()
-            },
-        ),
-        Format::Html => customs_report::to_html(
-            report,
-            &customs_report::HtmlOptions {
-                tool_version: env!("CARGO_PKG_VERSION").into(),
-                keep_order,
-            },
-        ),
-        Format::Table => table::render(
-            report,
-            &table::TableOptions {
-                scanners: table::Scanners {
-                    vuln: sc.vuln,
-                    secret: sc.secret,
-                    // Its findings are misconfiguration-style results.
-                    misconfig: sc.misconfig || sc.confusion,
-                    hardening: sc.hardening,
-                },
-                color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-                list_all_pkgs,
-                keep_order,
-            },
-        ),
+    let opts = customs_report::RenderOptions {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        scanners: table::Scanners {
+            vuln: sc.vuln,
+            secret: sc.secret,
+            // Its findings are misconfiguration-style results.
+            misconfig: sc.misconfig || sc.confusion,
+            hardening: sc.hardening,
+        },
+        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        list_all_pkgs,
+        keep_order,
+        sarif_root: if out.format == Format::Sarif {
+            sarif_root(target_base)
+        } else {
+            String::new()
+        },
+        now: customs_scan::now_rfc3339(),
     };
+    let text = customs_report::render(report, out.format.into(), &opts);
     write_output(out.output.as_deref(), text.as_bytes())
 }
 

@@ -7,6 +7,8 @@ use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+pub mod server;
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -1,0 +1,535 @@
+//! `customs server` end to end, against real services on 127.0.0.1:
+//! Debian's docker-registry filled with skopeo, Debian's redis-server (the
+//! shared layer cache and job store) and PostgreSQL (the history store),
+//! and the server itself as separate processes (two replicas).
+
+mod common;
+
+use common::server::{http, token_file, wait_report, Server};
+use common::{customs, json_of, shared, vuln_db};
+use customs_testkit::postgres::Postgres;
+use customs_testkit::redis::Redis;
+use customs_testkit::registry::Registry;
+use std::time::Duration;
+
+const ALPINE: &str = "images/alpine-3.20.3.tar.gz";
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// A report without what depends on where or when it was made.
+fn comparable(mut v: serde_json::Value) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(o) => {
+                o.remove("Digest");
+                for (_, x) in o.iter_mut() {
+                    strip(x);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.remove("CreatedAt");
+        if let Some(m) = o.get_mut("Metadata").and_then(|m| m.as_object_mut()) {
+            m.remove("RepoDigests");
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+fn local_json(cache: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = customs(cache)
+        .args(["-q", "image"])
+        .args(args)
+        .arg("--db")
+        .arg(vuln_db())
+        .args(["--format", "json"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "customs image {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out.stdout)
+}
+
+struct Fleet {
+    reg: Registry,
+    _redis: Redis,
+    _pg: Postgres,
+    store: String,
+    a: Server,
+    b: Server,
+    _dir: tempfile::TempDir,
+    image: String,
+}
+
+/// A registry holding alpine 3.20.3, Redis, PostgreSQL, and two replicas
+/// sharing them.
+fn fleet() -> Fleet {
+    let reg = Registry::plain();
+    reg.push(
+        &format!(
+            "docker-archive:{}",
+            common::repo().join(shared(ALPINE)).display()
+        ),
+        "library/alpine:3.20.3",
+    );
+    let redis = Redis::start();
+    let pg = Postgres::start();
+    let store = pg.create_db("fleet");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let token = token_file(dir.path(), TOKEN);
+    let args = |name: &str| -> Vec<String> {
+        vec![
+            "--db".into(),
+            vuln_db().display().to_string(),
+            "--cache-backend".into(),
+            redis.url(),
+            "--store".into(),
+            store.clone(),
+            "--token-file".into(),
+            token.display().to_string(),
+            "--insecure-registries".into(),
+            reg.host(),
+            "--replica-name".into(),
+            name.into(),
+        ]
+    };
+    let a = Server::start(&dir.path().join("a"), &args("a"));
+    let b = Server::start(&dir.path().join("b"), &args("b"));
+    let image = format!("{}/library/alpine:3.20.3", reg.host());
+    Fleet {
+        reg,
+        _redis: redis,
+        _pg: pg,
+        store,
+        a,
+        b,
+        _dir: dir,
+        image,
+    }
+}
+
+fn submit(
+    c: &reqwest::blocking::Client,
+    base: &str,
+    body: serde_json::Value,
+) -> reqwest::blocking::Response {
+    c.post(format!("{base}/v1/scans"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn replicas_share_the_layer_cache_and_client_mode_equals_a_local_scan() {
+    let f = fleet();
+    let c = http();
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+
+    // Client mode: the server pulls the image; same report, same exit code.
+    let remote = customs(cache.path())
+        .args([
+            "-q",
+            "image",
+            &f.image,
+            "--server",
+            &f.a.url(),
+            "--token",
+            TOKEN,
+        ])
+        .args(["--format", "json", "--exit-code", "5"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let local = customs(cache.path())
+        .args([
+            "-q",
+            "image",
+            &f.image,
+            "--insecure",
+            "--image-src",
+            "remote",
+        ])
+        .arg("--db")
+        .arg(vuln_db())
+        .args(["--format", "json", "--exit-code", "5"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        remote.status.code(),
+        Some(5),
+        "findings remain: exit code 5"
+    );
+    assert_eq!(
+        remote.status.code(),
+        local.status.code(),
+        "exit codes differ: {}",
+        String::from_utf8_lossy(&remote.stderr)
+    );
+    let (rj, lj) = (json_of(&remote.stdout), json_of(&local.stdout));
+    assert_eq!(
+        comparable(rj.clone()),
+        comparable(lj),
+        "client mode and a local scan differ"
+    );
+    let findings = common::findings(&rj);
+    assert!(
+        findings.len() > 10,
+        "too few findings to compare: {findings:?}"
+    );
+
+    // The second replica: the image's layer is neither downloaded nor analyzed.
+    let blobs_before = f.reg.blob_gets("library/alpine");
+    let r = submit(
+        &c,
+        &f.b.url(),
+        serde_json::json!({"image": f.image, "scanners": ["vuln", "secret"]}),
+    );
+    assert_eq!(r.status().as_u16(), 202);
+    let job: serde_json::Value = r.json().unwrap_or_else(|e| panic!("{e}"));
+    let id = job["id"].as_str().unwrap_or_default().to_string();
+    let report = wait_report(&c, &f.b.url(), &id, TOKEN);
+    let rec: serde_json::Value = c
+        .get(format!("{}/v1/scans/{id}", f.b.url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rec["replica"], "b");
+    assert_eq!(rec["stats"]["analyzed"], 0, "{rec}");
+    assert_eq!(rec["stats"]["from_cache"], 1, "{rec}");
+    let blobs_after = f.reg.blob_gets("library/alpine");
+    // The config blob only (the manifest is not a blob).
+    assert!(
+        blobs_after - blobs_before <= 1,
+        "the second replica downloaded layers: {blobs_before} → {blobs_after} blob GETs"
+    );
+    assert!(common::findings(&report).len() >= findings.len());
+
+    // The job and its report are in Redis: the other replica answers too.
+    let via_a = wait_report(&c, &f.a.url(), &id, TOKEN);
+    assert_eq!(comparable(via_a), comparable(report.clone()));
+
+    // Every format renders.
+    for (fmt, needle) in [
+        ("table", "Total:"),
+        ("sarif", "\"$schema\""),
+        ("cyclonedx", "\"bomFormat\""),
+        ("spdx-json", "\"spdxVersion\""),
+        ("markdown", "alpine"),
+        ("html", "<html"),
+    ] {
+        let t = c
+            .get(format!("{}/v1/scans/{id}/report?format={fmt}", f.a.url()))
+            .bearer_auth(TOKEN)
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.contains(needle), "{fmt}: {}", &t[..t.len().min(300)]);
+    }
+
+    // The history store answers which images have a vulnerability.
+    let cve = report["Results"][0]["Vulnerabilities"][0]["VulnerabilityID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!cve.is_empty());
+    let aff: serde_json::Value = c
+        .get(format!(
+            "{}/v1/vulnerabilities/{}",
+            f.a.url(),
+            cve.to_lowercase()
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let images = aff["Images"].as_array().cloned().unwrap_or_default();
+    assert!(
+        images.iter().any(|i| i["Scan"]["ArtifactRef"]
+            .as_str()
+            .is_some_and(|r| r.contains("alpine"))),
+        "{aff}"
+    );
+    // `customs history` reads the same store.
+    let out = customs(cache.path())
+        .args(["-q", "history", "list", "--store", &f.store])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("alpine"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Metrics: the cache saved work; names are prefixed.
+    let m = c
+        .get(format!("{}/metrics", f.b.url()))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(m.contains("customs_layers_from_cache_total 1"), "{m}");
+    assert!(m.contains("customs_scans_total{outcome=\"done\"} 1"), "{m}");
+    assert!(m.contains("customs_db_age_seconds"), "{m}");
+    assert!(!m.contains(TOKEN));
+    for l in [f.a.log_text(), f.b.log_text()] {
+        assert!(!l.contains(TOKEN), "the token is in a log");
+    }
+}
+
+#[test]
+fn requests_need_the_token_and_bad_input_gets_one_line() {
+    let f = fleet();
+    let c = http();
+    let base = f.a.url();
+    let r = c
+        .post(format!("{base}/v1/scans"))
+        .json(&serde_json::json!({"image": f.image}))
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 401);
+    let r = c
+        .get(format!("{base}/v1/scans/x"))
+        .bearer_auth("wrong-token-000000000000")
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 401);
+    // Health and metrics need none.
+    assert!(c
+        .get(format!("{base}/healthz"))
+        .send()
+        .is_ok_and(|r| r.status().is_success()));
+    for (body, want) in [
+        (serde_json::json!({"image": "Not A Ref"}), 422),
+        (serde_json::json!({"image": "x", "scanners": ["nope"]}), 422),
+        (serde_json::json!({"image": "x", "colour": 1}), 400),
+        (serde_json::json!({}), 422),
+        (
+            serde_json::json!({"image": "169.254.169.254/latest/meta"}),
+            403,
+        ),
+        (
+            serde_json::json!({"image": "x", "credentials": {"username": "u"}}),
+            422,
+        ),
+    ] {
+        let r = submit(&c, &base, body.clone());
+        assert_eq!(r.status().as_u16(), want, "{body}");
+        let e: serde_json::Value = r.json().unwrap_or_default();
+        let msg = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(!msg.is_empty() && !msg.contains('\n'), "{body}: {e}");
+    }
+    let r = c
+        .get(format!("{base}/v1/scans/nope/report?format=pdf"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 400);
+    let r = c
+        .get(format!("{base}/v1/scans/nope"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 404);
+    // A corrupt upload fails its job with a one-line reason naming it.
+    let r = c
+        .post(format!("{base}/v1/scans?name=broken.tar"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/x-tar")
+        .body(vec![7u8; 4096])
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 202);
+    let id = r.json::<serde_json::Value>().unwrap_or_default()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rec: serde_json::Value = c
+            .get(format!("{base}/v1/scans/{id}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_default();
+        if rec["status"] == "failed" {
+            let e = rec["error"].as_str().unwrap_or_default();
+            assert!(e.contains("broken.tar") && !e.contains(".upload-"), "{rec}");
+            assert_eq!(rec["retryable"], false);
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "{rec}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn identical_requests_share_a_job_and_a_full_queue_answers_429() {
+    let reg = Registry::plain();
+    reg.push(
+        &format!(
+            "docker-archive:{}",
+            common::repo().join(shared(ALPINE)).display()
+        ),
+        "library/alpine:3.20.3",
+    );
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let token = token_file(dir.path(), TOKEN);
+    let s = Server::start(
+        &dir.path().join("s"),
+        &[
+            "--db".into(),
+            vuln_db().display().to_string(),
+            "--token-file".into(),
+            token.display().to_string(),
+            "--insecure-registries".into(),
+            reg.host(),
+            "--workers".into(),
+            "1".into(),
+            "--queue".into(),
+            "1".into(),
+        ],
+    );
+    let c = http();
+    let image = format!("{}/library/alpine:3.20.3", reg.host());
+    let body = |sev: &str| serde_json::json!({"image": image, "severity": [sev]});
+    let mut ids = Vec::new();
+    let mut full = None;
+    for sev in ["LOW", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNKNOWN"] {
+        let r = submit(&c, &s.url(), body(sev));
+        match r.status().as_u16() {
+            202 => {
+                let dedup = r.headers().contains_key("x-customs-deduplicated");
+                let id = r.json::<serde_json::Value>().unwrap_or_default()["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                ids.push((sev, id, dedup));
+            }
+            429 => {
+                let after = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                assert!(after.is_some_and(|a| a >= 1), "429 without Retry-After");
+                full = Some(after);
+            }
+            other => panic!("{sev}: {other}: {}", r.text().unwrap_or_default()),
+        }
+    }
+    // The second LOW request got the first one's job.
+    assert!(ids.len() >= 2, "{ids:?}");
+    assert_eq!(ids[0].1, ids[1].1, "{ids:?}");
+    assert!(ids[1].2, "not marked as deduplicated");
+    assert!(
+        full.is_some(),
+        "one worker and a queue of one took {} scans",
+        ids.len()
+    );
+    for (_, id, _) in &ids {
+        wait_report(&c, &s.url(), id, TOKEN);
+    }
+    let m = c
+        .get(format!("{}/metrics", s.url()))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    assert!(m.contains("customs_scans_rejected_total"), "{m}");
+    assert!(!m.contains("customs_scans_rejected_total 0"), "{m}");
+    assert!(m.contains("customs_scans_deduplicated_total 1"), "{m}");
+}
+
+#[test]
+fn an_archive_or_engine_image_is_analyzed_by_the_client_and_only_its_inventory_is_sent() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = Server::start(
+        &dir.path().join("s"),
+        &["--db".into(), vuln_db().display().to_string()],
+    );
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let input = shared(ALPINE);
+    let out = customs(cache.path())
+        .args(["-q", "image", "--input", &input, "--server", &s.url()])
+        .args(["--format", "json", "--scanners", "vuln,secret"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remote = json_of(&out.stdout);
+    let local = local_json(
+        cache.path(),
+        &["--input", &input, "--scanners", "vuln,secret"],
+    );
+    assert_eq!(comparable(remote), comparable(local));
+    // The server received no archive.
+    assert!(
+        !dir.path().join("s/uploads").exists()
+            || std::fs::read_dir(dir.path().join("s/uploads"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+                == 0
+    );
+}
+
+#[test]
+fn a_new_database_is_picked_up_without_a_restart_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("db/customs.db");
+    std::fs::create_dir_all(dir.path().join("db")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(vuln_db(), &db).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = Server::start(
+        &dir.path().join("s"),
+        &["--db".into(), db.display().to_string()],
+    );
+    let c = http();
+    let ready = |c: &reqwest::blocking::Client| {
+        c.get(format!("{}/readyz", s.url()))
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_default()
+    };
+    let before = ready(&c);
+    assert!(before.starts_with("ready"), "{before}");
+    // `db build` into a new file, renamed over the old one, as `db update` does.
+    std::thread::sleep(Duration::from_millis(1100));
+    let fresh = dir.path().join("db/new.db");
+    customs(dir.path())
+        .args([
+            "-q",
+            "db",
+            "build",
+            "--from",
+            &shared("advisories"),
+            "--output",
+        ])
+        .arg(&fresh)
+        .assert()
+        .success();
+    std::fs::rename(&fresh, &db).unwrap_or_else(|e| panic!("{e}"));
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = ready(&c);
+        if now != before && now.starts_with("ready") {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "still {now}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(s.log_text().contains("a new database"), "{}", s.log_text());
+    let st = s.terminate();
+    assert!(
+        st.is_some_and(|st| st.success()),
+        "{st:?}: {}",
+        s.log_text()
+    );
+}

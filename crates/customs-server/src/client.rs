@@ -1,0 +1,221 @@
+//! The client of a customs server (`customs image … --server URL`): submit,
+//! poll, fetch the report as JSON. Blocking (the CLI is synchronous).
+//!
+//! Several server URLs may be given: a connection that fails, a 503 (a
+//! replica shutting down) or a 429 (a full queue, after its `Retry-After`)
+//! moves to the next. A job that failed as retryable (its replica stopped)
+//! is submitted again, at most [`RESUBMITS`] times.
+
+use crate::jobs::{JobRecord, Status};
+use anyhow::{anyhow, bail, Result};
+use std::time::{Duration, Instant};
+
+/// How often a retryable failure is submitted again.
+pub const RESUBMITS: usize = 3;
+/// Attempts at submitting (across the servers) before giving up.
+const SUBMIT_ATTEMPTS: usize = 8;
+
+pub struct Client {
+    servers: Vec<String>,
+    token: Option<String>,
+    http: reqwest::blocking::Client,
+    /// Bound on the whole scan, from submission to report.
+    pub timeout: Duration,
+    /// What happened, for the load test and `--debug`.
+    pub resubmitted: usize,
+    pub failovers: usize,
+}
+
+/// A finished scan as the server reports it.
+pub struct Done {
+    pub job: JobRecord,
+    pub report: customs_report::Report,
+    /// The server that answered.
+    pub server: String,
+}
+
+impl Client {
+    pub fn new(servers: &[String], token: Option<String>, timeout: Duration) -> Result<Client> {
+        if servers.is_empty() {
+            bail!("--server: no server URL given");
+        }
+        for s in servers {
+            if !(s.starts_with("http://") || s.starts_with("https://")) {
+                bail!("--server {s}: not an http(s) URL");
+            }
+        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("customs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| anyhow!("--server: {e}"))?;
+        Ok(Client {
+            servers: servers
+                .iter()
+                .map(|s| s.trim_end_matches('/').to_string())
+                .collect(),
+            token,
+            http,
+            timeout,
+            resubmitted: 0,
+            failovers: 0,
+        })
+    }
+
+    fn auth(&self, rb: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
+        match &self.token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    /// Submit a `/v1/scans` body; returns the server that took it and the job.
+    fn submit(&mut self, body: &serde_json::Value, start: usize) -> Result<(usize, JobRecord)> {
+        let mut last = String::new();
+        let n = self.servers.len();
+        for attempt in 0..SUBMIT_ATTEMPTS {
+            let i = (start + attempt) % n;
+            let url = format!("{}/v1/scans", self.servers[i]);
+            let resp = self.auth(self.http.post(&url).json(body)).send();
+            match resp {
+                Ok(r) if r.status().as_u16() == 202 => {
+                    let job: JobRecord = r.json().map_err(|e| anyhow!("{url}: {e}"))?;
+                    return Ok((i, job));
+                }
+                Ok(r) if matches!(r.status().as_u16(), 429 | 503) => {
+                    let wait = r
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(1)
+                        .min(30);
+                    last = format!("{url}: {} ({})", r.status(), message(r));
+                    self.failovers += 1;
+                    std::thread::sleep(Duration::from_secs(wait));
+                }
+                Ok(r) => {
+                    let status = r.status();
+                    bail!("{url}: {status}: {}", message(r));
+                }
+                Err(e) => {
+                    last = format!("{url}: {}", customs_model::error_chain(&e));
+                    self.failovers += 1;
+                    std::thread::sleep(Duration::from_millis(200 * (attempt as u64 + 1)));
+                }
+            }
+        }
+        bail!("no server took the scan: {last}")
+    }
+
+    /// Submit, wait, fetch the report; a retryable failure is submitted again.
+    pub fn scan(&mut self, body: &serde_json::Value) -> Result<Done> {
+        let started = Instant::now();
+        let mut start = 0;
+        for _ in 0..=RESUBMITS {
+            let (i, job) = self.submit(body, start)?;
+            match self.wait(i, &job.id, started)? {
+                Waited::Done(d) => return Ok(*d),
+                Waited::Retry(why) => {
+                    tracing::debug!("scan {} is to be submitted again: {why}", job.id);
+                    self.resubmitted += 1;
+                    // Another replica is likelier to be alive.
+                    start = i + 1;
+                }
+            }
+        }
+        bail!("the scan failed {} times as retryable", RESUBMITS + 1)
+    }
+
+    fn wait(&mut self, mut i: usize, id: &str, started: Instant) -> Result<Waited> {
+        let mut delay = Duration::from_millis(50);
+        let mut unreachable = 0;
+        loop {
+            if started.elapsed() > self.timeout {
+                bail!(
+                    "scan {id}: no report after {}",
+                    humantime::format_duration(self.timeout)
+                );
+            }
+            let url = format!("{}/v1/scans/{id}/report?format=json", self.servers[i]);
+            match self.auth(self.http.get(&url)).send() {
+                Ok(r) if r.status().as_u16() == 200 => {
+                    let text = r.text().map_err(|e| anyhow!("{url}: {e}"))?;
+                    let report: customs_report::Report = serde_json::from_str(&text)
+                        .map_err(|e| anyhow!("{url}: the report is not valid JSON: {e}"))?;
+                    let job = self.job(i, id)?;
+                    return Ok(Waited::Done(Box::new(Done {
+                        job,
+                        report,
+                        server: self.servers[i].clone(),
+                    })));
+                }
+                Ok(r) if r.status().as_u16() == 202 => {
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                Ok(r) if r.status().as_u16() == 409 => {
+                    let job: JobRecord = r.json().map_err(|e| anyhow!("{url}: {e}"))?;
+                    let why = job.error.clone().unwrap_or_default();
+                    if job.status == Status::Failed && job.retryable {
+                        return Ok(Waited::Retry(why));
+                    }
+                    bail!("{}: {why}", job.artifact);
+                }
+                Ok(r) if r.status().as_u16() == 404 && unreachable > 0 => {
+                    // Another replica without a shared job store: resubmit.
+                    return Ok(Waited::Retry(format!("{url}: unknown to this server")));
+                }
+                Ok(r) => {
+                    let status = r.status();
+                    bail!("{url}: {status}: {}", message(r));
+                }
+                Err(e) => {
+                    // The replica may be gone: ask the others (they share
+                    // job records through Redis).
+                    unreachable += 1;
+                    self.failovers += 1;
+                    tracing::debug!("{url}: {}", customs_model::error_chain(&e));
+                    if unreachable > 3 * self.servers.len() {
+                        return Ok(Waited::Retry(format!("{url}: unreachable")));
+                    }
+                    i = (i + 1) % self.servers.len();
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+
+    fn job(&self, i: usize, id: &str) -> Result<JobRecord> {
+        let url = format!("{}/v1/scans/{id}", self.servers[i]);
+        let r = self
+            .auth(self.http.get(&url))
+            .send()
+            .map_err(|e| anyhow!("{url}: {}", customs_model::error_chain(&e)))?;
+        if !r.status().is_success() {
+            let status = r.status();
+            bail!("{url}: {status}: {}", message(r));
+        }
+        r.json().map_err(|e| anyhow!("{url}: {e}"))
+    }
+}
+
+enum Waited {
+    Done(Box<Done>),
+    Retry(String),
+}
+
+/// The error message of an API answer (`{"error": {"message": …}}`).
+fn message(r: reqwest::blocking::Response) -> String {
+    let text = r.text().unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
