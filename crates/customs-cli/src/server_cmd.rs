@@ -71,6 +71,10 @@ pub struct ServerArgs {
     /// This replica's name in job records (default: host name/PID).
     #[arg(long, value_name = "NAME")]
     pub replica_name: Option<String>,
+    /// A queued or running job whose replica has not refreshed it for this
+    /// long is reported failed and retryable (the replica is gone).
+    #[arg(long, default_value = "30s", value_parser = crate::args::parse_duration, value_name = "DURATION")]
+    pub job_stale_after: Duration,
 }
 
 fn read_token(path: &std::path::Path) -> Result<String> {
@@ -118,6 +122,7 @@ pub fn run(g: &GlobalArgs, a: &ServerArgs) -> Result<i32> {
     c.shutdown_grace = a.shutdown_grace;
     c.db_check_interval = a.db_check_interval;
     c.job_ttl = a.job_ttl;
+    c.stale_after = a.job_stale_after;
     if let Some(n) = &a.replica_name {
         c.replica = n.clone();
     }

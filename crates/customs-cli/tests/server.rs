@@ -533,3 +533,289 @@ fn a_new_database_is_picked_up_without_a_restart_and_sigterm_stops_cleanly() {
         s.log_text()
     );
 }
+
+/// Harbor's Pluggable Scanner API as the spec (v1.1, v1.2 for SBOMs)
+/// defines it: the media types, the required fields and their values, the
+/// 302 with `Refresh-After` while a scan runs, the errors.
+#[test]
+fn harbor_scans_with_its_registry_credentials_and_gets_its_report_types() {
+    use base64::Engine as _;
+    let reg = Registry::basic("robot$harbor", "s3cret-pass");
+    let digest = reg.push(
+        &format!(
+            "docker-archive:{}",
+            common::repo().join(shared(ALPINE)).display()
+        ),
+        "library/alpine:3.20.3",
+    );
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let token = token_file(dir.path(), TOKEN);
+    let s = Server::start(
+        &dir.path().join("s"),
+        &[
+            "--db".into(),
+            vuln_db().display().to_string(),
+            "--token-file".into(),
+            token.display().to_string(),
+        ],
+    );
+    let c = http();
+    let base = s.url();
+
+    let r = c
+        .get(format!("{base}/api/v1/metadata"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/vnd.scanner.adapter.metadata+json; version=1.1")
+    );
+    let meta: serde_json::Value = r.json().unwrap_or_default();
+    assert_eq!(meta["scanner"]["name"], "customs");
+    let caps = meta["capabilities"].as_array().cloned().unwrap_or_default();
+    let vuln = caps.iter().find(|c| c["type"] == "vulnerability");
+    assert!(
+        vuln.is_some_and(|v| v["produces_mime_types"].as_array().is_some_and(|m| m
+            .iter()
+            .any(|t| t == "application/vnd.security.vulnerability.report; version=1.1"))
+            && v["consumes_mime_types"].as_array().is_some_and(|m| m
+                .iter()
+                .any(|t| t == "application/vnd.oci.image.manifest.v1+json")))
+    );
+    assert!(caps.iter().any(|c| c["type"] == "sbom"));
+    assert!(
+        meta["properties"]["harbor.scanner-adapter/vulnerability-database-updated-at"].is_string()
+    );
+
+    let auth = base64::engine::general_purpose::STANDARD.encode("robot$harbor:s3cret-pass");
+    let req = serde_json::json!({
+        "registry": {"url": format!("http://{}", reg.host()), "authorization": format!("Basic {auth}")},
+        "artifact": {"repository": "library/alpine", "digest": digest, "tag": "3.20.3",
+                     "mime_type": "application/vnd.docker.distribution.manifest.v2+json"},
+    });
+    let r = c
+        .post(format!("{base}/api/v1/scan"))
+        .bearer_auth(TOKEN)
+        .header(
+            "content-type",
+            "application/vnd.scanner.adapter.scan.request+json; version=1.1",
+        )
+        .body(req.to_string())
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/vnd.scanner.adapter.scan.response+json; version=1.0")
+    );
+    let id = r.json::<serde_json::Value>().unwrap_or_default()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!id.is_empty());
+
+    let get = |accept: &str, q: &str| {
+        c.get(format!("{base}/api/v1/scan/{id}/report{q}"))
+            .bearer_auth(TOKEN)
+            .header("accept", accept)
+            .send()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let v11 = "application/vnd.security.vulnerability.report; version=1.1";
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    let report: serde_json::Value = loop {
+        let r = get(v11, "");
+        match r.status().as_u16() {
+            200 => {
+                assert_eq!(
+                    r.headers()
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok()),
+                    Some(v11)
+                );
+                break r.json().unwrap_or_default();
+            }
+            302 => {
+                let after = r
+                    .headers()
+                    .get("refresh-after")
+                    .and_then(|v| v.to_str().ok());
+                assert!(
+                    after.is_some_and(|a| a.parse::<u64>().is_ok()),
+                    "302 without Refresh-After"
+                );
+            }
+            other => panic!("{other}: {}", r.text().unwrap_or_default()),
+        }
+        assert!(std::time::Instant::now() < until, "no report in 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The fields of HarborVulnerabilityReport and their allowed values.
+    let severities = [
+        "Unknown",
+        "Negligible",
+        "Low",
+        "Medium",
+        "High",
+        "Critical",
+        "None",
+    ];
+    assert!(report["generated_at"].is_string());
+    assert_eq!(report["artifact"]["repository"], "library/alpine");
+    assert_eq!(report["artifact"]["digest"], digest.as_str());
+    assert_eq!(report["scanner"]["name"], "customs");
+    assert!(report["severity"]
+        .as_str()
+        .is_some_and(|s| severities.contains(&s)));
+    let vulns = report["vulnerabilities"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(vulns.len() > 10, "{report}");
+    for v in &vulns {
+        for k in ["id", "package", "version"] {
+            assert!(v[k].as_str().is_some_and(|s| !s.is_empty()), "{k}: {v}");
+        }
+        assert!(
+            v["severity"]
+                .as_str()
+                .is_some_and(|s| severities.contains(&s)),
+            "{v}"
+        );
+        if let Some(l) = v.get("links") {
+            assert!(l.as_array().is_some_and(|l| l
+                .iter()
+                .all(|u| u.as_str().is_some_and(|u| u.starts_with("http")))));
+        }
+        if let Some(c) = v.get("preferred_cvss") {
+            if let Some(s) = c.get("score_v3") {
+                assert!(s.as_f64().is_some_and(|s| (0.0..=10.0).contains(&s)), "{c}");
+            }
+        }
+    }
+    // The same findings as `customs image` of the file.
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let local = local_json(
+        cache.path(),
+        &["--input", &shared(ALPINE), "--scanners", "vuln"],
+    );
+    let mut want: Vec<String> = local["Results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["Vulnerabilities"].as_array().cloned().unwrap_or_default())
+        .map(|v| {
+            format!(
+                "{} {} {}",
+                v["PkgName"].as_str().unwrap_or(""),
+                v["VulnerabilityID"].as_str().unwrap_or(""),
+                v["FixedVersion"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let mut got: Vec<String> = vulns
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {} {}",
+                v["package"].as_str().unwrap_or(""),
+                v["id"].as_str().unwrap_or(""),
+                v["fix_version"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+
+    // The Harbor 1.0 type, raw, and the SBOMs of revision 1.2.
+    let r = get(
+        "application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0",
+        "",
+    );
+    assert_eq!(r.status().as_u16(), 200);
+    let r = get("application/vnd.scanner.adapter.vuln.report.raw", "");
+    assert!(r.text().unwrap_or_default().contains("\"SchemaVersion\""));
+    let sbom = "application/vnd.security.sbom.report+json; version=1.0";
+    for (media, key) in [
+        ("application/spdx+json", "spdxVersion"),
+        ("application/vnd.cyclonedx+json", "bomFormat"),
+    ] {
+        let encoded = media.replace('/', "%2F").replace('+', "%2B");
+        let r = get(sbom, &format!("?sbom_media_type={encoded}"));
+        assert_eq!(r.status().as_u16(), 200, "{media}");
+        let b: serde_json::Value = r.json().unwrap_or_default();
+        assert_eq!(b["media_type"], media);
+        assert!(b["sbom"][key].is_string(), "{media}: {b}");
+    }
+    assert_eq!(get(sbom, "").status().as_u16(), 400);
+    assert_eq!(get("application/pdf", "").status().as_u16(), 501);
+    let r = c
+        .get(format!("{base}/api/v1/scan/no-such-id/report"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 404);
+
+    // Wrong registry credentials: the scan fails, with a 500 and a message.
+    let bad = base64::engine::general_purpose::STANDARD.encode("robot$harbor:wrong");
+    let mut req2 = req.clone();
+    req2["registry"]["authorization"] = format!("Basic {bad}").into();
+    let r = c
+        .post(format!("{base}/api/v1/scan"))
+        .bearer_auth(TOKEN)
+        .body(req2.to_string())
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id2 = r.json::<serde_json::Value>().unwrap_or_default()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = c
+            .get(format!("{base}/api/v1/scan/{id2}/report"))
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if r.status().as_u16() == 500 {
+            let e: serde_json::Value = r.json().unwrap_or_default();
+            assert!(
+                e["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{e}"
+            );
+            assert!(
+                !e.to_string().contains("wrong"),
+                "the password is in the error: {e}"
+            );
+            break;
+        }
+        assert_eq!(r.status().as_u16(), 302);
+        assert!(std::time::Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A missing field: 422; not JSON: 400.
+    let r = c
+        .post(format!("{base}/api/v1/scan"))
+        .bearer_auth(TOKEN)
+        .body(r#"{"registry":{"url":"http://x"},"artifact":{"repository":"a"}}"#)
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 422);
+    let r = c
+        .post(format!("{base}/api/v1/scan"))
+        .bearer_auth(TOKEN)
+        .body("{")
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(!s.log_text().contains("s3cret-pass"));
+}

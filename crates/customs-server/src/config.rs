@@ -44,6 +44,9 @@ pub struct Config {
     pub registry_retries: u32,
     /// A name for this replica in job records (default: host name and PID).
     pub replica: String,
+    /// A queued or running job whose replica has not refreshed it for this
+    /// long is reported as failed and retryable (its replica is gone).
+    pub stale_after: Duration,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             registry_timeout: Duration::from_secs(300),
             registry_retries: 3,
             replica: default_replica(),
+            stale_after: Duration::from_secs(30),
         }
     }
 }

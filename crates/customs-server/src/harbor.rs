@@ -445,8 +445,10 @@ async fn report(
             format!("Accept {accept}: not a report type this scanner produces"),
         );
     };
+    // A `+` sent unencoded in the query arrives as a space.
+    let sbom_type = q.sbom_media_type.as_ref().map(|t| t.replace(' ', "+"));
     if want == SBOM_REPORT {
-        match q.sbom_media_type.as_deref() {
+        match sbom_type.as_deref() {
             Some(SPDX) | Some(CYCLONEDX) => {}
             Some(other) => {
                 return harbor_error(
@@ -499,7 +501,7 @@ async fn report(
             r
         }
         SBOM_REPORT => {
-            let (media, text) = if q.sbom_media_type.as_deref() == Some(SPDX) {
+            let (media, text) = if sbom_type.as_deref() == Some(SPDX) {
                 let seed = format!("{}\0{}", report.artifact_name, report.metadata.image_id);
                 (
                     SPDX,

@@ -5,7 +5,7 @@
 //! says whether submitting it again may succeed (`retryable`: the server
 //! shut down before running it, or the replica running it stopped). A
 //! replica refreshes the heartbeat of its jobs every few seconds; a job
-//! whose replica has not done so for [`STALE_AFTER`] is reported as failed
+//! whose replica has not done so for `--job-stale-after` (30 s) is reported as failed
 //! and retryable by whichever replica is asked, so a killed replica's scans
 //! are handed back, never left "running" for ever.
 //!
@@ -24,10 +24,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// How often a replica refreshes the heartbeat of its jobs.
-pub const HEARTBEAT: Duration = Duration::from_secs(5);
-/// A queued or running job whose heartbeat is older is taken as lost.
-pub const STALE_AFTER: Duration = Duration::from_secs(30);
+/// How often a replica refreshes the heartbeat of its jobs: six times
+/// within the time after which a job is taken as lost.
+fn heartbeat(stale_after: Duration) -> Duration {
+    (stale_after / 6).max(Duration::from_millis(100))
+}
 /// Jobs kept in memory (without Redis), finished ones dropped first.
 const MEMORY_JOBS: usize = 10_000;
 
@@ -89,8 +90,8 @@ pub struct JobRecord {
 impl JobRecord {
     /// The record as a reader should see it: a queued or running job whose
     /// replica stopped refreshing it is lost.
-    pub fn effective(mut self, now_ms: i64) -> JobRecord {
-        let stale = i64::try_from(STALE_AFTER.as_millis()).unwrap_or(i64::MAX);
+    pub fn effective(mut self, now_ms: i64, stale_after: Duration) -> JobRecord {
+        let stale = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
         if !self.status.finished() && now_ms - self.heartbeat_ms > stale {
             self.status = Status::Failed;
             self.retryable = true;
@@ -172,6 +173,8 @@ pub struct Jobs {
     pending: Mutex<HashSet<String>>,
     /// Mean scan time (ms, exponentially weighted), for `Retry-After`.
     mean_ms: AtomicU64,
+    /// A live job whose heartbeat is older is taken as lost.
+    stale_after: Duration,
 }
 
 pub fn now_ms() -> i64 {
@@ -212,6 +215,7 @@ impl Jobs {
             depth: AtomicUsize::new(0),
             pending: Mutex::new(HashSet::new()),
             mean_ms: AtomicU64::new(1000),
+            stale_after: config.stale_after,
         })
     }
 
@@ -236,19 +240,19 @@ impl Jobs {
         if let Some(key) = &sub.dedup {
             let existing = self
                 .store
-                .claim(key, &id, state.config.scan_timeout + STALE_AFTER)
+                .claim(key, &id, state.config.scan_timeout + self.stale_after)
                 .await
                 .map_err(|e| Refused::Store(e.to_string()))?;
             if let Some(other) = existing {
                 if let Ok(Some(r)) = self.store.get(&other).await {
-                    let r = r.effective(now_ms());
+                    let r = r.effective(now_ms(), self.stale_after);
                     if !r.status.finished() {
                         state.metrics.deduplicated.inc();
                         return Ok((r, true));
                     }
                 }
                 self.store
-                    .force_claim(key, &id, state.config.scan_timeout + STALE_AFTER)
+                    .force_claim(key, &id, state.config.scan_timeout + self.stale_after)
                     .await
                     .map_err(|e| Refused::Store(e.to_string()))?;
             }
@@ -284,6 +288,7 @@ impl Jobs {
         if let Ok(mut p) = self.pending.lock() {
             p.insert(id.clone());
         }
+        self.store.track(&state.config.replica, &id, true).await;
         // Counted before it is sent: a worker may take it at once.
         let d = self.depth.fetch_add(1, Ordering::Relaxed).saturating_add(1);
         state
@@ -300,6 +305,7 @@ impl Jobs {
                 if let Ok(mut p) = self.pending.lock() {
                     p.remove(&id);
                 }
+                self.store.track(&state.config.replica, &id, false).await;
                 self.store.delete(&id).await;
                 if let Some(key) = dedup {
                     self.store.release(&key, &id).await;
@@ -337,7 +343,11 @@ impl Jobs {
 
     /// A job's record as a reader should see it.
     pub async fn get(&self, id: &str) -> Result<Option<JobRecord>> {
-        Ok(self.store.get(id).await?.map(|r| r.effective(now_ms())))
+        Ok(self
+            .store
+            .get(id)
+            .await?
+            .map(|r| r.effective(now_ms(), self.stale_after)))
     }
 
     /// Stop taking scans (SIGTERM); the workers hand the queued ones back.
@@ -355,6 +365,35 @@ impl Jobs {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A replica that starts again under the same name hands back the jobs
+    /// its previous process took and never finished (it was killed): their
+    /// clients learn at once, not after the heartbeat timeout.
+    pub async fn hand_back_previous(&self, state: &AppState) {
+        let me = &state.config.replica;
+        let ids = self.store.tracked(me).await;
+        let mut n = 0;
+        for id in ids {
+            if let Ok(Some(mut r)) = self.store.get(&id).await {
+                if !r.status.finished() && &r.replica == me {
+                    r.status = Status::Failed;
+                    r.retryable = true;
+                    r.error = Some(format!(
+                        "the replica that took the scan ({me}) restarted before it finished; submit it again"
+                    ));
+                    r.finished_at = Some(customs_scan::now_rfc3339());
+                    let _ = self.store.put(&r).await;
+                    n += 1;
+                }
+            }
+            self.store.track(me, &id, false).await;
+        }
+        if n > 0 {
+            tracing::info!(
+                "{n} scans this replica took before it restarted were handed back as retryable"
+            );
         }
     }
 
@@ -392,7 +431,7 @@ fn outcome(o: &str) -> crate::metrics::Outcome {
 /// Refresh the heartbeat of this replica's jobs.
 pub fn spawn_heartbeat(state: Arc<AppState>) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(HEARTBEAT);
+        let mut tick = tokio::time::interval(heartbeat(state.jobs.stale_after));
         loop {
             tick.tick().await;
             let ids: Vec<String> = state
@@ -452,6 +491,7 @@ fn run_job(
     };
     let finish = |rec: &JobRecord| {
         let _ = rt.block_on(jobs.store.put(rec));
+        rt.block_on(jobs.store.track(&state.config.replica, &rec.id, false));
         if let Some(key) = &dedup {
             rt.block_on(jobs.store.release(key, &rec.id));
         }
@@ -770,6 +810,36 @@ impl JobStore {
         }
     }
 
+    /// Keep (or drop) a live job in its replica's set.
+    async fn track(&self, replica: &str, id: &str, live: bool) {
+        if let JobStore::Redis { conn, .. } = self {
+            let mut c = conn.clone();
+            let key = format!("customs:replica:{replica}");
+            let cmd = if live { "SADD" } else { "SREM" };
+            let _ = redis::cmd(cmd)
+                .arg(&key)
+                .arg(id)
+                .query_async::<()>(&mut c)
+                .await;
+        }
+    }
+
+    /// The live jobs a replica of this name took (Redis only: a new process
+    /// has no memory of the old one's).
+    async fn tracked(&self, replica: &str) -> Vec<String> {
+        match self {
+            JobStore::Memory(_) => Vec::new(),
+            JobStore::Redis { conn, .. } => {
+                let mut c = conn.clone();
+                redis::cmd("SMEMBERS")
+                    .arg(format!("customs:replica:{replica}"))
+                    .query_async(&mut c)
+                    .await
+                    .unwrap_or_default()
+            }
+        }
+    }
+
     /// Refresh a live job's heartbeat.
     async fn touch(&self, id: &str, now: i64) {
         if let Ok(Some(mut r)) = self.get(id).await {
@@ -922,14 +992,15 @@ mod tests {
     #[test]
     fn a_live_job_whose_replica_went_quiet_is_failed_and_retryable() {
         let now = 1_000_000;
-        let fresh = rec(Status::Running, now - 1000).effective(now);
+        let stale = Duration::from_secs(30);
+        let fresh = rec(Status::Running, now - 1000).effective(now, stale);
         assert_eq!(fresh.status, Status::Running);
-        let lost = rec(Status::Running, now - 31_000).effective(now);
+        let lost = rec(Status::Running, now - 31_000).effective(now, stale);
         assert_eq!(lost.status, Status::Failed);
         assert!(lost.retryable);
         assert!(lost.error.unwrap_or_default().contains("r1"));
         // A finished job stays as it is, however old.
-        let done = rec(Status::Done, 0).effective(now);
+        let done = rec(Status::Done, 0).effective(now, stale);
         assert_eq!(done.status, Status::Done);
     }
 

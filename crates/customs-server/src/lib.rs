@@ -89,6 +89,7 @@ pub async fn start(config: Config) -> Result<Arc<AppState>> {
         db,
         shutting_down: AtomicBool::new(false),
     });
+    state.jobs.hand_back_previous(&state).await;
     jobs::start_workers(state.clone());
     dbwatch::spawn(state.clone());
     jobs::spawn_heartbeat(state.clone());
