@@ -56,6 +56,29 @@ fn local_json(cache: &std::path::Path, args: &[&str]) -> serde_json::Value {
     json_of(&out.stdout)
 }
 
+/// Push alpine 3.20.3 as `library/alpine:3.20.3`; returns its digest.
+fn push_alpine(reg: &Registry) -> String {
+    reg.push(
+        &format!(
+            "docker-archive:{}",
+            common::repo().join(shared(ALPINE)).display()
+        ),
+        "library/alpine:3.20.3",
+    )
+}
+
+/// `--db` (the test database) and `--token-file`, then `extra`.
+fn server_args(token: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "--db".to_string(),
+        vuln_db().display().to_string(),
+        "--token-file".to_string(),
+        token.display().to_string(),
+    ];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
 struct Fleet {
     reg: Registry,
     _redis: Redis,
@@ -71,33 +94,27 @@ struct Fleet {
 /// sharing them.
 fn fleet() -> Fleet {
     let reg = Registry::plain();
-    reg.push(
-        &format!(
-            "docker-archive:{}",
-            common::repo().join(shared(ALPINE)).display()
-        ),
-        "library/alpine:3.20.3",
-    );
+    push_alpine(&reg);
     let redis = Redis::start();
     let pg = Postgres::start();
     let store = pg.create_db("fleet");
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let token = token_file(dir.path(), TOKEN);
-    let args = |name: &str| -> Vec<String> {
-        vec![
-            "--db".into(),
-            vuln_db().display().to_string(),
-            "--cache-backend".into(),
-            redis.url(),
-            "--store".into(),
-            store.clone(),
-            "--token-file".into(),
-            token.display().to_string(),
-            "--insecure-registries".into(),
-            reg.host(),
-            "--replica-name".into(),
-            name.into(),
-        ]
+    let (url, host) = (redis.url(), reg.host());
+    let args = |name: &str| {
+        server_args(
+            &token,
+            &[
+                "--cache-backend",
+                &url,
+                "--store",
+                &store,
+                "--insecure-registries",
+                &host,
+                "--replica-name",
+                name,
+            ],
+        )
     };
     let a = Server::start(&dir.path().join("a"), &args("a"));
     let b = Server::start(&dir.path().join("b"), &args("b"));
@@ -372,29 +389,23 @@ fn requests_need_the_token_and_bad_input_gets_one_line() {
 #[test]
 fn identical_requests_share_a_job_and_a_full_queue_answers_429() {
     let reg = Registry::plain();
-    reg.push(
-        &format!(
-            "docker-archive:{}",
-            common::repo().join(shared(ALPINE)).display()
-        ),
-        "library/alpine:3.20.3",
-    );
+    push_alpine(&reg);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let token = token_file(dir.path(), TOKEN);
+    let host = reg.host();
     let s = Server::start(
         &dir.path().join("s"),
-        &[
-            "--db".into(),
-            vuln_db().display().to_string(),
-            "--token-file".into(),
-            token.display().to_string(),
-            "--insecure-registries".into(),
-            reg.host(),
-            "--workers".into(),
-            "1".into(),
-            "--queue".into(),
-            "1".into(),
-        ],
+        &server_args(
+            &token,
+            &[
+                "--insecure-registries",
+                &host,
+                "--workers",
+                "1",
+                "--queue",
+                "1",
+            ],
+        ),
     );
     let c = http();
     let image = format!("{}/library/alpine:3.20.3", reg.host());
@@ -541,24 +552,10 @@ fn a_new_database_is_picked_up_without_a_restart_and_sigterm_stops_cleanly() {
 fn harbor_scans_with_its_registry_credentials_and_gets_its_report_types() {
     use base64::Engine as _;
     let reg = Registry::basic("robot$harbor", "s3cret-pass");
-    let digest = reg.push(
-        &format!(
-            "docker-archive:{}",
-            common::repo().join(shared(ALPINE)).display()
-        ),
-        "library/alpine:3.20.3",
-    );
+    let digest = push_alpine(&reg);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let token = token_file(dir.path(), TOKEN);
-    let s = Server::start(
-        &dir.path().join("s"),
-        &[
-            "--db".into(),
-            vuln_db().display().to_string(),
-            "--token-file".into(),
-            token.display().to_string(),
-        ],
-    );
+    let s = Server::start(&dir.path().join("s"), &server_args(&token, &[]));
     let c = http();
     let base = s.url();
 
