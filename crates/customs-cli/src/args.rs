@@ -192,6 +192,15 @@ pub struct ImageArgs {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// A CA to trust for an https:// server (client mode, PEM).
+    #[arg(long, value_name = "FILE")]
+    pub server_ca: Option<PathBuf>,
+    /// A client certificate for a server that requires one (mutual TLS, PEM; with --server-key).
+    #[arg(long, value_name = "FILE", requires = "server_key")]
+    pub server_cert: Option<PathBuf>,
+    /// The private key of --server-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "server_cert")]
+    pub server_key: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

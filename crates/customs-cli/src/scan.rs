@@ -273,8 +273,12 @@ fn scan_image(g: &GlobalArgs, a: &ImageArgs) -> Result<Scanned> {
 /// layers never leave this machine. The server's report gets the same
 /// policy, VEX and rendering as a local scan's.
 fn scan_on_server(a: &ImageArgs, src: &ImageSource, opts: ScanOptions) -> Result<Scanned> {
+    let tls = customs_server::client::ClientTls {
+        ca: a.server_ca.clone(),
+        identity: a.server_cert.clone().zip(a.server_key.clone()),
+    };
     let mut client =
-        customs_server::client::Client::new(&a.server, a.token.clone(), a.scan.timeout)?;
+        customs_server::client::Client::with_tls(&a.server, a.token.clone(), a.scan.timeout, &tls)?;
     let names = opts.scanners.names();
     let by_server =
         matches!(&src.target, Target::Named(_, srcs) if srcs.contains(&ImageSrc::Remote));

@@ -8,6 +8,15 @@ use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub struct ServerArgs {
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Mutual TLS: clients must present a certificate this CA signed (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:4954", value_name = "ADDR:PORT")]
     pub listen: std::net::SocketAddr,
@@ -100,6 +109,13 @@ pub fn run(g: &GlobalArgs, a: &ServerArgs) -> Result<i32> {
     let cache = crate::scan::cache_dir(g);
     let mut c = customs_server::Config::new(a.listen, db, cache);
     c.token = a.token_file.as_deref().map(read_token).transpose()?;
+    if let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) {
+        c.tls = Some(customs_server::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: a.tls_client_ca.clone(),
+        });
+    }
     c.cache_redis = match a.cache_backend.as_str() {
         "fs" => None,
         u if u.starts_with("redis://") || u.starts_with("rediss://") => Some(u.to_string()),
@@ -126,7 +142,7 @@ pub fn run(g: &GlobalArgs, a: &ServerArgs) -> Result<i32> {
     if let Some(n) = &a.replica_name {
         c.replica = n.clone();
     }
-    if c.token.is_none() && !a.listen.ip().is_loopback() {
+    if c.token.is_none() && a.tls_client_ca.is_none() && !a.listen.ip().is_loopback() {
         tracing::warn!(
             "--listen {}: no --token-file, so anyone who reaches the port can make this server pull images",
             a.listen

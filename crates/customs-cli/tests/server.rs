@@ -816,3 +816,72 @@ fn harbor_scans_with_its_registry_credentials_and_gets_its_report_types() {
     assert_eq!(r.status().as_u16(), 400);
     assert!(!s.log_text().contains("s3cret-pass"));
 }
+
+/// `--tls-client-ca`: HTTPS, and no client without a certificate the CA
+/// signed gets an answer; client mode with `--server-ca`/`--server-cert`
+/// gets the same report as a local scan.
+#[test]
+fn mutual_tls_serves_only_clients_with_a_certificate() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let pki = customs_testkit::tls::pki(dir.path());
+    let s = Server::start_mtls(
+        &dir.path().join("s"),
+        &pki,
+        &["--db".into(), vuln_db().display().to_string()],
+    );
+    assert!(s.url().starts_with("https://"));
+    let ok = s
+        .client()
+        .get(format!("{}/readyz", s.url()))
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(ok.status().is_success());
+    // Trusting the server but without a client certificate: refused.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let no_cert = reqwest::blocking::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&pki.ca_pem).unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(no_cert.get(format!("{}/healthz", s.url())).send().is_err());
+    // Plain HTTP to the TLS port: no answer either.
+    assert!(http()
+        .get(format!("http://127.0.0.1:{}/healthz", s.port))
+        .send()
+        .map(|r| !r.status().is_success())
+        .unwrap_or(true));
+
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let input = shared(ALPINE);
+    let out = customs(cache.path())
+        .args(["-q", "image", "--input", &input, "--server", &s.url()])
+        .arg("--server-ca")
+        .arg(&pki.ca_pem)
+        .arg("--server-cert")
+        .arg(&pki.client_crt)
+        .arg("--server-key")
+        .arg(&pki.client_key)
+        .args(["--format", "json", "--scanners", "vuln"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let local = local_json(cache.path(), &["--input", &input, "--scanners", "vuln"]);
+    assert_eq!(comparable(json_of(&out.stdout)), comparable(local));
+    // Without the client certificate: exit 3 and one line.
+    let out = customs(cache.path())
+        .args(["-q", "image", "--input", &input, "--server", &s.url()])
+        .arg("--server-ca")
+        .arg(&pki.ca_pem)
+        .args(["--format", "json", "--scanners", "vuln"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

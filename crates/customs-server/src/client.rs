@@ -34,8 +34,26 @@ pub struct Done {
     pub server: String,
 }
 
+/// How the client reaches an HTTPS server: an extra CA to trust, and a
+/// client certificate for a server that requires one (mutual TLS).
+#[derive(Clone, Debug, Default)]
+pub struct ClientTls {
+    pub ca: Option<std::path::PathBuf>,
+    /// (certificate, key), PEM.
+    pub identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
 impl Client {
     pub fn new(servers: &[String], token: Option<String>, timeout: Duration) -> Result<Client> {
+        Self::with_tls(servers, token, timeout, &ClientTls::default())
+    }
+
+    pub fn with_tls(
+        servers: &[String],
+        token: Option<String>,
+        timeout: Duration,
+        tls: &ClientTls,
+    ) -> Result<Client> {
         if servers.is_empty() {
             bail!("--server: no server URL given");
         }
@@ -45,12 +63,29 @@ impl Client {
             }
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::blocking::Client::builder()
+        let mut b = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
-            .user_agent(concat!("customs/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| anyhow!("--server: {e}"))?;
+            .user_agent(concat!("customs/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &tls.ca {
+            let pem =
+                std::fs::read(ca).map_err(|e| anyhow!("--server-ca {}: {e}", ca.display()))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| anyhow!("--server-ca {}: {e}", ca.display()))?;
+            b = b.add_root_certificate(cert);
+        }
+        if let Some((cert, key)) = &tls.identity {
+            let mut pem = std::fs::read(cert)
+                .map_err(|e| anyhow!("--server-cert {}: {e}", cert.display()))?;
+            pem.push(b'\n');
+            pem.extend(
+                std::fs::read(key).map_err(|e| anyhow!("--server-key {}: {e}", key.display()))?,
+            );
+            let id = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| anyhow!("--server-cert/--server-key: {e}"))?;
+            b = b.identity(id);
+        }
+        let http = b.build().map_err(|e| anyhow!("--server: {e}"))?;
         Ok(Client {
             servers: servers
                 .iter()

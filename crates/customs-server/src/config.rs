@@ -4,8 +4,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// HTTPS, and with `client_ca` mutual TLS: a client must present a
+/// certificate that CA signed.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
 #[derive(Clone)]
 pub struct Config {
+    /// Serve HTTPS (and require client certificates) instead of HTTP.
+    pub tls: Option<TlsFiles>,
     pub listen: SocketAddr,
     /// The bearer token every request but `/healthz`, `/readyz` and
     /// `/metrics` must carry; `None`: no authentication (loopback use).
@@ -53,6 +64,7 @@ impl Config {
     /// Defaults for everything but where things are.
     pub fn new(listen: SocketAddr, db_path: PathBuf, cache_dir: PathBuf) -> Config {
         Config {
+            tls: None,
             listen,
             token: None,
             db_path,

@@ -32,8 +32,9 @@ mod dbwatch;
 pub mod harbor;
 pub mod jobs;
 pub mod metrics;
+mod tls;
 
-pub use config::Config;
+pub use config::{Config, TlsFiles};
 
 use anyhow::{anyhow, Context, Result};
 use axum::Router;
@@ -108,28 +109,48 @@ pub fn run(config: Config) -> Result<()> {
         .context("starting the server runtime")?;
     rt.block_on(async move {
         let listen = config.listen;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
+        let listener = std::net::TcpListener::bind(listen)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| anyhow!("--listen {listen}: {e}"))?;
+        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let state = start(config).await?;
         let addr = listener.local_addr().unwrap_or(listen);
         tracing::info!(
-            "customs server listening on http://{addr} ({} workers, queue {})",
+            "customs server listening on {}://{addr} ({} workers, queue {}{})",
+            if tls.is_some() { "https" } else { "http" },
             state.config.workers,
-            state.config.queue
+            state.config.queue,
+            match &state.config.tls {
+                Some(t) if t.client_ca.is_some() => ", client certificates required",
+                _ => "",
+            }
         );
-        let app = router(state.clone());
-        let st = state.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                tracing::info!("shutting down: no new scans; running ones may finish");
-                st.shutting_down.store(true, Ordering::Relaxed);
-                st.jobs.hand_back_queued(&st).await;
-                st.jobs.wait_idle(st.config.shutdown_grace).await;
-            })
-            .await
-            .context("serving")?;
+        let app = router(state.clone()).into_make_service();
+        let handle = axum_server::Handle::new();
+        let (st, h) = (state.clone(), handle.clone());
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: no new scans; running ones may finish");
+            st.shutting_down.store(true, Ordering::Relaxed);
+            st.jobs.hand_back_queued(&st).await;
+            st.jobs.wait_idle(st.config.shutdown_grace).await;
+            h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        });
+        match tls {
+            None => axum_server::from_tcp(listener)
+                .handle(handle)
+                .serve(app)
+                .await
+                .context("serving")?,
+            Some(cfg) => {
+                let cfg = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(cfg));
+                axum_server::from_tcp_rustls(listener, cfg)
+                    .handle(handle)
+                    .serve(app)
+                    .await
+                    .context("serving")?
+            }
+        }
         state.jobs.fail_running(&state).await;
         Ok(())
     })

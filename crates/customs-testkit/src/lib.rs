@@ -11,6 +11,7 @@ pub mod podman;
 pub mod postgres;
 pub mod redis;
 pub mod registry;
+pub mod tls;
 
 use sha2::{Digest, Sha256};
 use std::io::Write;

@@ -822,46 +822,15 @@ fn v2_status(port: u16, tls: Option<&Arc<rustls::ClientConfig>>) -> Option<u16> 
 /// A test CA and a server certificate for 127.0.0.1/localhost, written
 /// into `root`; the registry's `http.tls` is configured by the caller.
 fn make_tls(root: &Path) -> Tls {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose, SanType,
-    };
-    let ca_key = KeyPair::generate().expect("rcgen: CA key");
-    let mut ca = CertificateParams::default();
-    ca.distinguished_name
-        .push(DnType::CommonName, "customs-testkit test CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca.self_signed(&ca_key).expect("rcgen: CA cert");
-    let issuer = Issuer::new(ca, ca_key);
-
-    let key = KeyPair::generate().expect("rcgen: server key");
-    let mut sp = CertificateParams::default();
-    sp.distinguished_name.push(DnType::CommonName, "127.0.0.1");
-    sp.subject_alt_names = vec![
-        SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        SanType::DnsName("localhost".try_into().unwrap()),
-    ];
-    sp.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = sp.signed_by(&key, &issuer).expect("rcgen: server cert");
-
-    let ca_pem = root.join("ca.pem");
-    crate::write(&ca_pem, ca_cert.pem().as_bytes());
-    crate::write(&root.join("server.crt"), cert.pem().as_bytes());
-    crate::write(&root.join("server.key"), key.serialize_pem().as_bytes());
+    let pki = crate::tls::pki(root);
+    let ca_pem = pki.ca_pem.clone();
+    let ca_der = rustls::pki_types::CertificateDer::from(pki.ca_der.clone());
     let cert_dir = root.join("certs.d");
-    crate::write(&cert_dir.join("ca.crt"), ca_cert.pem().as_bytes());
+    let ca_text = std::fs::read(&pki.ca_pem).expect("the test CA");
+    crate::write(&cert_dir.join("ca.crt"), &ca_text);
 
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca_cert.der().clone()).expect("rustls: CA");
+    roots.add(ca_der).expect("rustls: CA");
     let client = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

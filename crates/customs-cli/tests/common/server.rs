@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 pub struct Server {
     child: Option<Child>,
+    /// For an HTTPS server: the CA, client certificate and key to reach it.
+    tls: Option<(PathBuf, PathBuf, PathBuf)>,
     pub port: u16,
     pub log: PathBuf,
     args: Vec<String>,
@@ -40,6 +42,7 @@ impl Server {
     pub fn start_on(port: u16, cache: &Path, extra: &[String]) -> Server {
         let mut s = Server {
             child: None,
+            tls: None,
             port,
             log: cache.join(format!("server-{port}.log")),
             args: extra.to_vec(),
@@ -47,6 +50,55 @@ impl Server {
         };
         s.spawn();
         s
+    }
+
+    /// An HTTPS server requiring client certificates: `pki`'s server
+    /// certificate, its CA for the clients.
+    pub fn start_mtls(cache: &Path, pki: &customs_testkit::tls::Pki, extra: &[String]) -> Server {
+        let mut args = vec![
+            "--tls-cert".to_string(),
+            pki.server_crt.display().to_string(),
+            "--tls-key".into(),
+            pki.server_key.display().to_string(),
+            "--tls-client-ca".into(),
+            pki.ca_pem.display().to_string(),
+        ];
+        args.extend(extra.iter().cloned());
+        let port = free_port();
+        let mut s = Server {
+            child: None,
+            tls: Some((
+                pki.ca_pem.clone(),
+                pki.client_crt.clone(),
+                pki.client_key.clone(),
+            )),
+            port,
+            log: cache.join(format!("server-{port}.log")),
+            args,
+            cache: cache.to_path_buf(),
+        };
+        s.spawn();
+        s
+    }
+
+    /// A client that trusts the server (and has its client certificate).
+    pub fn client(&self) -> reqwest::blocking::Client {
+        let Some((ca, crt, key)) = &self.tls else {
+            return http();
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let read = |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let mut pem = read(crt);
+        pem.push(b'\n');
+        pem.extend(read(key));
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&read(ca)).unwrap_or_else(|e| panic!("{e}")),
+            )
+            .identity(reqwest::Identity::from_pem(&pem).unwrap_or_else(|e| panic!("{e}")))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn spawn(&mut self) {
@@ -75,7 +127,8 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn pid(&self) -> u32 {
@@ -87,7 +140,7 @@ impl Server {
     }
 
     fn wait_ready(&mut self) {
-        let c = http();
+        let c = self.client();
         let until = Instant::now() + Duration::from_secs(30);
         while Instant::now() < until {
             if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
