@@ -67,6 +67,7 @@ fn scan_options(g: &GlobalArgs, a: &ScanArgs, scanners: &[String]) -> Result<Sca
         max_image_age_days: a.max_image_age,
         cache_dir: (!a.no_cache).then(|| cache_dir(g)),
         cache_redis: None,
+        max_image_bytes: None,
         confusion: confusion_options(g, a),
         policy: policy_options(&a.policy),
     })

@@ -59,6 +59,9 @@ pub struct ServerArgs {
     /// Bound on an uploaded archive (bytes).
     #[arg(long, default_value_t = 4 << 30, value_name = "BYTES")]
     pub max_upload_bytes: u64,
+    /// Bound on a pulled image: the layer sizes its manifest claims (bytes).
+    #[arg(long, default_value_t = 10 << 30, value_name = "BYTES")]
+    pub max_image_bytes: u64,
     /// Bound on a JSON request body, an inventory included (bytes).
     #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
     pub max_request_bytes: usize,
@@ -132,6 +135,7 @@ pub fn run(g: &GlobalArgs, a: &ServerArgs) -> Result<i32> {
     c.queue = a.queue.max(1);
     c.scan_timeout = a.scan_timeout;
     c.max_upload_bytes = a.max_upload_bytes;
+    c.max_image_bytes = a.max_image_bytes;
     c.max_request_bytes = a.max_request_bytes;
     c.allowed_registries = a.allowed_registries.clone();
     c.insecure_registries = a.insecure_registries.clone();

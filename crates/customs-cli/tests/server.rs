@@ -885,3 +885,148 @@ fn mutual_tls_serves_only_clients_with_a_certificate() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// SIGTERM with one scan running and two queued: the running one finishes
+/// (`done`), the queued ones are handed back as retryable, and another
+/// replica sharing the job store reports both.
+#[test]
+fn sigterm_lets_the_running_scan_finish_and_hands_the_queued_back() {
+    let reg = Registry::plain();
+    let app = common::repo().join(common::debian_image("app"));
+    reg.push(&format!("docker-archive:{}", app.display()), "app:1");
+    push_alpine(&reg);
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let token = token_file(dir.path(), TOKEN);
+    let (url, host) = (redis.url(), reg.host());
+    let args = |name: &str, workers: &str| {
+        server_args(
+            &token,
+            &[
+                "--cache-backend",
+                &url,
+                "--insecure-registries",
+                &host,
+                "--replica-name",
+                name,
+                "--workers",
+                workers,
+            ],
+        )
+    };
+    let mut a = Server::start(&dir.path().join("a"), &args("a", "1"));
+    let b = Server::start(&dir.path().join("b"), &args("b", "2"));
+    let c = http();
+    let mut ids = Vec::new();
+    for (image, sev) in [
+        (format!("{host}/app:1"), "LOW"),
+        (format!("{host}/library/alpine:3.20.3"), "LOW"),
+        (format!("{host}/library/alpine:3.20.3"), "HIGH"),
+    ] {
+        let r = submit(
+            &c,
+            &a.url(),
+            serde_json::json!({"image": image, "severity": [sev], "scanners": ["vuln", "secret"]}),
+        );
+        assert_eq!(r.status().as_u16(), 202);
+        ids.push(
+            r.json::<serde_json::Value>().unwrap_or_default()["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    // The first is running on the only worker (the app image, cold, takes
+    // a while); the two others wait.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rec: serde_json::Value = c
+            .get(format!("{}/v1/scans/{}", b.url(), ids[0]))
+            .bearer_auth(TOKEN)
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_default();
+        if rec["status"] == "running" {
+            break;
+        }
+        assert_eq!(rec["status"], "queued", "{rec}");
+        assert!(std::time::Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let st = a.terminate();
+    assert!(st.is_some_and(|s| s.success()), "{st:?}: {}", a.log_text());
+    let status = |id: &str| -> serde_json::Value {
+        c.get(format!("{}/v1/scans/{id}", b.url()))
+            .bearer_auth(TOKEN)
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_default()
+    };
+    let first = status(&ids[0]);
+    assert_eq!(first["status"], "done", "{first}");
+    assert_eq!(first["replica"], "a");
+    for id in &ids[1..] {
+        let r = status(id);
+        assert_eq!(r["status"], "failed", "{r}");
+        assert_eq!(r["retryable"], true, "{r}");
+    }
+    // The finished one's report is there for any replica.
+    let report = wait_report(&c, &b.url(), &ids[0], TOKEN);
+    assert!(report["Results"].is_array());
+}
+
+/// `--max-image-bytes`: an image whose manifest claims more is refused
+/// before any layer is downloaded.
+#[test]
+fn an_image_over_the_size_bound_fails_before_a_layer_is_read() {
+    let reg = Registry::plain();
+    push_alpine(&reg);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let token = token_file(dir.path(), TOKEN);
+    let host = reg.host();
+    let s = Server::start(
+        &dir.path().join("s"),
+        &server_args(
+            &token,
+            &[
+                "--insecure-registries",
+                &host,
+                "--max-image-bytes",
+                "100000",
+            ],
+        ),
+    );
+    let c = http();
+    let r = submit(
+        &c,
+        &s.url(),
+        serde_json::json!({"image": format!("{host}/library/alpine:3.20.3")}),
+    );
+    let id = r.json::<serde_json::Value>().unwrap_or_default()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let rec = loop {
+        let rec: serde_json::Value = c
+            .get(format!("{}/v1/scans/{id}", s.url()))
+            .bearer_auth(TOKEN)
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_default();
+        if rec["status"] == "failed" || rec["status"] == "done" {
+            break rec;
+        }
+        assert!(std::time::Instant::now() < until, "{rec}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(rec["status"], "failed", "{rec}");
+    let e = rec["error"].as_str().unwrap_or_default();
+    assert!(e.contains("over the limit of 100000 bytes"), "{e}");
+    // Only the config blob was fetched, never the layer.
+    assert!(
+        reg.blob_gets("library/alpine") <= 1,
+        "{}",
+        reg.blob_gets("library/alpine")
+    );
+}

@@ -894,6 +894,16 @@ impl Image {
         self.container.identity(self, layer)
     }
 
+    /// The sum of the layer sizes the manifest's descriptors claim (what a
+    /// registry scan downloads), when every layer has one. A blob is never
+    /// read past its claimed size, so this bounds what the scan reads.
+    pub fn claimed_layer_bytes(&self) -> Option<u64> {
+        self.layers
+            .iter()
+            .map(|l| l.stored_size)
+            .try_fold(0u64, |acc, s| Some(acc.saturating_add(s?)))
+    }
+
     /// For a network source: bytes received so far and layer blobs requested.
     pub fn transfer_stats(&self) -> Option<(u64, u64)> {
         self.container.transfer_stats()

@@ -32,6 +32,8 @@ use std::sync::Mutex;
 pub enum InventoryError {
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error("{}: the image's layers are {size} bytes, over the limit of {max} bytes", path.display())]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
 }
 
 /// Which packages of uncertain use are reported, as Trivy's
@@ -77,6 +79,10 @@ pub struct Options {
     /// blobs) are shared there by every process pointed at it
     /// ([`cache`](crate::cache)).
     pub cache_redis: Option<String>,
+    /// Refuse an image whose layers (the sizes its manifest claims) add up
+    /// to more than this many bytes, before any is read (a server's
+    /// per-scan bound; `None`: no bound).
+    pub max_image_bytes: Option<u64>,
     /// Today's date for end-of-life checks (days since the Unix epoch).
     pub today_unix_secs: Option<i64>,
     /// Keep development dependencies (`dev`); Trivy drops them unless
@@ -143,6 +149,15 @@ impl Options {
 /// result cached only after the verification passed. A layer whose bytes do
 /// not match what the image claims fails the scan.
 pub fn analyze_image(img: &Image, opts: &Options) -> Result<Inventory, InventoryError> {
+    if let (Some(max), Some(size)) = (opts.max_image_bytes, img.claimed_layer_bytes()) {
+        if size > max {
+            return Err(InventoryError::TooLarge {
+                path: img.path.clone(),
+                size,
+                max,
+            });
+        }
+    }
     analyze_rest(img, opts, HashMap::new(), Stats::default())
 }
 

@@ -121,6 +121,7 @@ fn the_config_must_be_the_image_the_engine_announced() {
             let m = e.to_string();
             assert!(m.contains("engine's image ID"), "{m}")
         }
+        Err(e) => panic!("another error: {e}"),
         Ok(_) => panic!("a config that is not the announced image was accepted"),
     }
 }

@@ -192,6 +192,8 @@ pub struct ScanOptions {
     /// A Redis URL for a per-layer cache shared by many processes (a
     /// fleet of servers); layer results go there instead of `cache_dir`.
     pub cache_redis: Option<String>,
+    /// Images only: refuse an image whose layers add up to more bytes.
+    pub max_image_bytes: Option<u64>,
     /// The dependency-confusion scanner's options (its online name check).
     pub confusion: ConfusionOptions,
     pub policy: PolicyOptions,
@@ -211,6 +213,7 @@ impl Default for ScanOptions {
             max_image_age_days: 30,
             cache_dir: None,
             cache_redis: None,
+            max_image_bytes: None,
             confusion: customs_confusion::Options::default(),
             policy: PolicyOptions::default(),
         }
@@ -752,6 +755,7 @@ fn inventory_options(opts: &ScanOptions, lockfiles: bool) -> Result<customs_inve
         include_os_owned: opts.include_os_owned,
         cache_dir: opts.cache_dir.clone(),
         cache_redis: opts.cache_redis.clone(),
+        max_image_bytes: opts.max_image_bytes,
         today_unix_secs: None,
         include_dev_deps: opts.include_dev_deps,
         detection_priority: opts.detection_priority,

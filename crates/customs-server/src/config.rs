@@ -39,6 +39,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Bound on an uploaded archive.
     pub max_upload_bytes: u64,
+    /// Bound on the layers of a pulled image (the sizes its manifest claims).
+    pub max_image_bytes: u64,
     /// When not empty: the only registry hosts (`host[:port]`) scans may
     /// pull from (the guard against making the server fetch arbitrary URLs).
     pub allowed_registries: Vec<String>,
@@ -76,6 +78,7 @@ impl Config {
             scan_timeout: Duration::from_secs(600),
             max_request_bytes: 32 << 20,
             max_upload_bytes: 4 << 30,
+            max_image_bytes: 10 << 30,
             allowed_registries: Vec::new(),
             insecure_registries: Vec::new(),
             shutdown_grace: Duration::from_secs(30),

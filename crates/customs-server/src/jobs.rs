@@ -640,6 +640,7 @@ fn scan(state: &AppState, work: Work, p: &Params, artifact: &str) -> Result<(Rep
         list_all_pkgs: p.list_all_pkgs,
         cache_dir: Some(cfg.cache_dir.clone()),
         cache_redis: cfg.cache_redis.clone(),
+        max_image_bytes: Some(cfg.max_image_bytes),
         policy: customs_scan::PolicyOptions {
             severities: p.severities.clone(),
             ignore_unfixed: p.ignore_unfixed,
