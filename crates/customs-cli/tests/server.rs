@@ -1030,3 +1030,78 @@ fn an_image_over_the_size_bound_fails_before_a_layer_is_read() {
         reg.blob_gets("library/alpine")
     );
 }
+
+/// `{"sbom": …}`: a CycloneDX SBOM customs wrote for the app image (OS and
+/// language packages) gets the vulnerabilities a local scan finds.
+#[test]
+fn a_cyclonedx_sbom_is_scanned_like_the_image_it_describes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let token = token_file(dir.path(), TOKEN);
+    let s = Server::start(&dir.path().join("s"), &server_args(&token, &[]));
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let app = common::debian_image("app");
+    let out = customs(cache.path())
+        .args([
+            "-q",
+            "image",
+            "--input",
+            &app,
+            "--scanners",
+            "none",
+            "--format",
+            "cyclonedx",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bom = json_of(&out.stdout);
+    let c = http();
+    let r = submit(&c, &s.url(), serde_json::json!({ "sbom": bom }));
+    assert_eq!(r.status().as_u16(), 202, "{}", r.text().unwrap_or_default());
+    let id = r.json::<serde_json::Value>().unwrap_or_default()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let got = wait_report(&c, &s.url(), &id, TOKEN);
+    let local = local_json(cache.path(), &["--input", &app, "--scanners", "vuln"]);
+    let key = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v["Results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                let t = r["Target"].as_str().unwrap_or("").to_string();
+                r["Vulnerabilities"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |x| {
+                        format!(
+                            "{t} {} {} {} {}",
+                            x["PkgName"].as_str().unwrap_or(""),
+                            x["InstalledVersion"].as_str().unwrap_or(""),
+                            x["VulnerabilityID"].as_str().unwrap_or(""),
+                            x["FixedVersion"].as_str().unwrap_or("")
+                        )
+                    })
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    let (g, l) = (key(&got), key(&local));
+    assert!(l.len() > 20, "too few findings to compare: {l:?}");
+    assert_eq!(g, l);
+    // Not an SBOM: one line.
+    let r = submit(
+        &c,
+        &s.url(),
+        serde_json::json!({ "sbom": {"bomFormat": "SPDX"} }),
+    );
+    assert_eq!(r.status().as_u16(), 422);
+}

@@ -90,6 +90,143 @@ fn property(name: &str, value: &str) -> Option<Value> {
     (!value.is_empty()).then(|| json!({ "name": format!("customs:{name}"), "value": value }))
 }
 
+/// The inventory a CycloneDX SBOM describes (customs' own, or Trivy's):
+/// the OS, and each package under the component that depends on it (the
+/// OS, or the file its language packages came from), as a report listing
+/// `Packages` and no findings, for vulnerability detection elsewhere (a
+/// server given an SBOM). Properties are read under `customs:` and
+/// Trivy's `aquasecurity:trivy:` names.
+pub fn inventory_of(bom: &Value) -> Result<Report, String> {
+    if bom.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
+        return Err("not a CycloneDX document (no \"bomFormat\": \"CycloneDX\")".into());
+    }
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let prop = |c: &Value, name: &str| -> String {
+        c.get("properties")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|p| {
+                let n = p.get("name").and_then(Value::as_str).unwrap_or("");
+                n == format!("customs:{name}") || n == format!("aquasecurity:trivy:{name}")
+            })
+            .and_then(|p| p.get("value").and_then(Value::as_str))
+            .unwrap_or("")
+            .to_string()
+    };
+    let root = bom
+        .pointer("/metadata/component")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut report = Report {
+        schema_version: crate::SCHEMA_VERSION,
+        artifact_name: text(&root, "name"),
+        artifact_type: if text(&root, "type") == "container" {
+            "container_image".into()
+        } else {
+            "filesystem".into()
+        },
+        ..Default::default()
+    };
+    let components: Vec<Value> = bom
+        .get("components")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let by_ref: HashMap<String, &Value> = components
+        .iter()
+        .filter_map(|c| Some((c.get("bom-ref")?.as_str()?.to_string(), c)))
+        .collect();
+    let deps = bom
+        .get("dependencies")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for d in &deps {
+        let Some(parent) = d
+            .get("ref")
+            .and_then(Value::as_str)
+            .and_then(|r| by_ref.get(r))
+        else {
+            continue;
+        };
+        let kind = text(parent, "type");
+        if kind != "operating-system" && kind != "application" {
+            continue;
+        }
+        let children: Vec<&Value> = d
+            .get("dependsOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| by_ref.get(r.as_str()?).copied())
+            .filter(|c| text(c, "type") == "library")
+            .collect();
+        let mut r = if kind == "operating-system" {
+            let (family, version) = (text(parent, "name"), text(parent, "version"));
+            report.metadata.os = Some(customs_model::OsInfo {
+                family: family.clone(),
+                name: version.clone(),
+                eosl: false,
+            });
+            crate::ScanResult::new(
+                format!("{} ({family} {version})", report.artifact_name),
+                class::OS_PKGS,
+                family,
+            )
+        } else {
+            let mut t = prop(parent, "Type");
+            if t.is_empty() {
+                t = children
+                    .first()
+                    .map(|c| prop(c, "PkgType"))
+                    .unwrap_or_default();
+            }
+            crate::ScanResult::new(text(parent, "name"), class::LANG_PKGS, t)
+        };
+        for c in children {
+            let name = text(c, "name");
+            let version = text(c, "version");
+            if name.is_empty() {
+                return Err(format!("component {}: no name", text(c, "bom-ref")));
+            }
+            let id = match prop(c, "PkgID") {
+                id if id.is_empty() => format!("{name}@{version}"),
+                id => id,
+            };
+            r.packages.push(customs_model::Package {
+                id,
+                name,
+                identifier: customs_model::PkgIdentifier {
+                    purl: c.get("purl").and_then(Value::as_str).map(str::to_string),
+                    uid: None,
+                },
+                version,
+                arch: prop(c, "Arch"),
+                src_name: prop(c, "SrcName"),
+                src_version: prop(c, "SrcVersion"),
+                src_release: prop(c, "SrcRelease"),
+                src_epoch: prop(c, "SrcEpoch").parse().unwrap_or(0),
+                file_path: prop(c, "FilePath"),
+                layer: customs_model::LayerRef {
+                    digest: prop(c, "LayerDigest"),
+                    diff_id: prop(c, "LayerDiffID"),
+                },
+                ..Default::default()
+            });
+        }
+        if !r.packages.is_empty() {
+            report.results.push(r);
+        }
+    }
+    if report.results.is_empty() {
+        return Err(
+            "the SBOM lists no package under an operating-system or application component".into(),
+        );
+    }
+    Ok(report)
+}
+
 /// The report as a CycloneDX 1.5 JSON document. `timestamp` is RFC 3339.
 pub fn to_cyclonedx(report: &Report, tool_version: &str, timestamp: &str) -> String {
     let mut refs = Refs::new("#");
@@ -173,6 +310,10 @@ pub fn to_cyclonedx(report: &Report, tool_version: &str, timestamp: &str) -> Str
             props.extend(property("PkgType", &r.kind));
             props.extend(property("SrcName", &p.src_name));
             props.extend(property("SrcVersion", &p.src_version));
+            props.extend(property("SrcRelease", &p.src_release));
+            if p.src_epoch > 0 {
+                props.extend(property("SrcEpoch", &p.src_epoch.to_string()));
+            }
             props.extend(property("Arch", &p.arch));
             props.extend(property("FilePath", &p.file_path));
             props.extend(property("LayerDigest", &p.layer.digest));
@@ -418,5 +559,54 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), "urn:uuid:".len() + 36);
         assert_eq!(&a[9 + 14..9 + 15], "4");
+    }
+
+    #[test]
+    fn a_trivy_sbom_reads_back_as_an_inventory() {
+        let bom = json!({
+            "bomFormat": "CycloneDX",
+            "metadata": {"component": {"bom-ref": "root", "type": "container", "name": "debian:12"}},
+            "components": [
+                {"bom-ref": "os", "type": "operating-system", "name": "debian", "version": "12.7"},
+                {"bom-ref": "p1", "type": "library", "name": "libc6", "version": "2.36-9+deb12u7",
+                 "purl": "pkg:deb/debian/libc6@2.36-9%2Bdeb12u7",
+                 "properties": [
+                    {"name": "aquasecurity:trivy:SrcName", "value": "glibc"},
+                    {"name": "aquasecurity:trivy:SrcVersion", "value": "2.36"},
+                    {"name": "aquasecurity:trivy:SrcRelease", "value": "9+deb12u7"},
+                    {"name": "aquasecurity:trivy:PkgType", "value": "debian"}]},
+                {"bom-ref": "app", "type": "application", "name": "app/package-lock.json",
+                 "properties": [{"name": "aquasecurity:trivy:Type", "value": "npm"}]},
+                {"bom-ref": "p2", "type": "library", "name": "lodash", "version": "4.17.20"}
+            ],
+            "dependencies": [
+                {"ref": "root", "dependsOn": ["os", "app"]},
+                {"ref": "os", "dependsOn": ["p1"]},
+                {"ref": "app", "dependsOn": ["p2"]}
+            ]
+        });
+        let r = inventory_of(&bom).unwrap_or_default();
+        assert_eq!(r.artifact_type, "container_image");
+        assert_eq!(
+            r.metadata.os.as_ref().map(|o| o.name.as_str()),
+            Some("12.7")
+        );
+        assert_eq!(r.results.len(), 2);
+        let os = &r.results[0];
+        assert_eq!(
+            (os.class.as_str(), os.kind.as_str()),
+            (class::OS_PKGS, "debian")
+        );
+        assert_eq!(os.target, "debian:12 (debian 12.7)");
+        let libc = &os.packages[0];
+        assert_eq!(libc.full_src_version(), "2.36-9+deb12u7");
+        assert_eq!(libc.src_name, "glibc");
+        let app = &r.results[1];
+        assert_eq!(
+            (app.kind.as_str(), app.packages[0].id.as_str()),
+            ("npm", "lodash@4.17.20")
+        );
+        assert!(inventory_of(&json!({"spdxVersion": "SPDX-2.3"})).is_err());
+        assert!(inventory_of(&json!({"bomFormat": "CycloneDX"})).is_err());
     }
 }

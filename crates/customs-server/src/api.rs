@@ -3,6 +3,7 @@
 //! ```text
 //! POST /v1/scans                  {"image": "reg/app:1.2", "scanners": ["vuln","secret"], "credentials": {...}}
 //!                                 {"inventory": <a customs/Trivy JSON report listing Packages>}
+//!                                 {"sbom": <a CycloneDX SBOM, customs' or Trivy's>}
 //!                                 an archive (Content-Type application/x-tar, application/gzip,
 //!                                 application/zstd or application/octet-stream; ?name=&scanners=)
 //!                                 → 202 {"id": …, "status": "queued", …}; 429 + Retry-After when full
@@ -113,6 +114,8 @@ impl Credentials {
 pub struct ScanRequest {
     pub image: Option<String>,
     pub inventory: Option<Box<customs_report::Report>>,
+    /// A CycloneDX SBOM (customs' or Trivy's), scanned as an inventory.
+    pub sbom: Option<serde_json::Value>,
     pub scanners: Option<Vec<String>>,
     #[serde(default)]
     pub list_all_pkgs: bool,
@@ -365,10 +368,22 @@ async fn submit_json(state: &AppState, body: Body) -> Response {
             )
         }
     };
-    let req: ScanRequest = match serde_json::from_slice(&bytes) {
+    let mut req: ScanRequest = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("request body: {e}")),
     };
+    if let Some(bom) = req.sbom.take() {
+        if req.inventory.is_some() {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "give \"sbom\" or \"inventory\", not both",
+            );
+        }
+        match customs_report::cyclonedx::inventory_of(&bom) {
+            Ok(r) => req.inventory = Some(Box::new(r)),
+            Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, format!("sbom: {e}")),
+        }
+    }
     let p = match params(
         req.scanners.as_deref(),
         req.inventory.is_some(),
