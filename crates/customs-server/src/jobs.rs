@@ -487,7 +487,17 @@ fn run_job(
     let dedup = sub.dedup.clone();
     let mut rec = match rt.block_on(jobs.store.get(&id)) {
         Ok(Some(r)) => r,
-        _ => return,
+        other => {
+            // The record is gone (expired, or the store failed): nobody
+            // can ask for this job any more.
+            if let Err(e) = other {
+                tracing::warn!("scan {id}: the job store failed ({e}); the scan is dropped");
+            }
+            if let Ok(mut p) = jobs.pending.lock() {
+                p.remove(&id);
+            }
+            return;
+        }
     };
     let finish = |rec: &JobRecord| {
         let _ = rt.block_on(jobs.store.put(rec));
@@ -731,6 +741,9 @@ impl MemStore {
 fn job_key(id: &str) -> String {
     format!("customs:job:{id}")
 }
+fn heartbeat_key(id: &str) -> String {
+    format!("customs:heartbeat:{id}")
+}
 fn report_key(id: &str) -> String {
     format!("customs:report:{id}")
 }
@@ -782,12 +795,21 @@ impl JobStore {
             JobStore::Memory(m) => Ok(m.lock().ok().and_then(|m| m.records.get(id).cloned())),
             JobStore::Redis { conn, .. } => {
                 let mut c = conn.clone();
-                let v: Option<String> = redis::cmd("GET")
+                // The record and its heartbeat, kept apart so that a
+                // heartbeat never writes an old record over a newer one.
+                let (v, beat): (Option<String>, Option<i64>) = redis::cmd("MGET")
                     .arg(job_key(id))
+                    .arg(heartbeat_key(id))
                     .query_async(&mut c)
                     .await?;
                 match v {
-                    Some(s) => Ok(Some(serde_json::from_str(&s)?)),
+                    Some(s) => {
+                        let mut r: JobRecord = serde_json::from_str(&s)?;
+                        if let Some(b) = beat {
+                            r.heartbeat_ms = r.heartbeat_ms.max(b);
+                        }
+                        Ok(Some(r))
+                    }
                     None => Ok(None),
                 }
             }
@@ -843,10 +865,23 @@ impl JobStore {
 
     /// Refresh a live job's heartbeat.
     async fn touch(&self, id: &str, now: i64) {
-        if let Ok(Some(mut r)) = self.get(id).await {
-            if !r.status.finished() {
-                r.heartbeat_ms = now;
-                let _ = self.put(&r).await;
+        match self {
+            JobStore::Memory(m) => {
+                if let Ok(mut m) = m.lock() {
+                    if let Some(r) = m.records.get_mut(id) {
+                        r.heartbeat_ms = now;
+                    }
+                }
+            }
+            JobStore::Redis { conn, ttl } => {
+                let mut c = conn.clone();
+                let _ = redis::cmd("SET")
+                    .arg(heartbeat_key(id))
+                    .arg(now)
+                    .arg("EX")
+                    .arg(ttl.as_secs().max(1))
+                    .query_async::<()>(&mut c)
+                    .await;
             }
         }
     }
