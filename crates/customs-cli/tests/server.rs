@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::server::{http, token_file, wait_report, Server};
+use common::server::{http, job, token_file, wait_report, wait_status, Server};
 use common::{customs, json_of, shared, vuln_db};
 use customs_testkit::postgres::Postgres;
 use customs_testkit::redis::Redis;
@@ -208,15 +208,10 @@ fn replicas_share_the_layer_cache_and_client_mode_equals_a_local_scan() {
         serde_json::json!({"image": f.image, "scanners": ["vuln", "secret"]}),
     );
     assert_eq!(r.status().as_u16(), 202);
-    let job: serde_json::Value = r.json().unwrap_or_else(|e| panic!("{e}"));
-    let id = job["id"].as_str().unwrap_or_default().to_string();
+    let submitted: serde_json::Value = r.json().unwrap_or_else(|e| panic!("{e}"));
+    let id = submitted["id"].as_str().unwrap_or_default().to_string();
     let report = wait_report(&c, &f.b.url(), &id, TOKEN);
-    let rec: serde_json::Value = c
-        .get(format!("{}/v1/scans/{id}", f.b.url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .and_then(|r| r.json())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let rec = job(&c, &f.b.url(), &id, TOKEN);
     assert_eq!(rec["replica"], "b");
     assert_eq!(rec["stats"]["analyzed"], 0, "{rec}");
     assert_eq!(rec["stats"]["from_cache"], 1, "{rec}");
@@ -367,23 +362,11 @@ fn requests_need_the_token_and_bad_input_gets_one_line() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let until = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let rec: serde_json::Value = c
-            .get(format!("{base}/v1/scans/{id}"))
-            .bearer_auth(TOKEN)
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_default();
-        if rec["status"] == "failed" {
-            let e = rec["error"].as_str().unwrap_or_default();
-            assert!(e.contains("broken.tar") && !e.contains(".upload-"), "{rec}");
-            assert_eq!(rec["retryable"], false);
-            break;
-        }
-        assert!(std::time::Instant::now() < until, "{rec}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let rec = wait_status(&c, &base, &id, TOKEN, &["failed", "done"]);
+    assert_eq!(rec["status"], "failed", "{rec}");
+    let e = rec["error"].as_str().unwrap_or_default();
+    assert!(e.contains("broken.tar") && !e.contains(".upload-"), "{rec}");
+    assert_eq!(rec["retryable"], false);
 }
 
 #[test]
@@ -938,30 +921,11 @@ fn sigterm_lets_the_running_scan_finish_and_hands_the_queued_back() {
     }
     // The first is running on the only worker (the app image, cold, takes
     // a while); the two others wait.
-    let until = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let rec: serde_json::Value = c
-            .get(format!("{}/v1/scans/{}", b.url(), ids[0]))
-            .bearer_auth(TOKEN)
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_default();
-        if rec["status"] == "running" {
-            break;
-        }
-        assert_eq!(rec["status"], "queued", "{rec}");
-        assert!(std::time::Instant::now() < until);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let rec = wait_status(&c, &b.url(), &ids[0], TOKEN, &["running", "done", "failed"]);
+    assert_eq!(rec["status"], "running", "{rec}");
     let st = a.terminate();
     assert!(st.is_some_and(|s| s.success()), "{st:?}: {}", a.log_text());
-    let status = |id: &str| -> serde_json::Value {
-        c.get(format!("{}/v1/scans/{id}", b.url()))
-            .bearer_auth(TOKEN)
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_default()
-    };
+    let status = |id: &str| job(&c, &b.url(), id, TOKEN);
     let first = status(&ids[0]);
     assert_eq!(first["status"], "done", "{first}");
     assert_eq!(first["replica"], "a");
@@ -1006,20 +970,7 @@ fn an_image_over_the_size_bound_fails_before_a_layer_is_read() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let until = std::time::Instant::now() + Duration::from_secs(30);
-    let rec = loop {
-        let rec: serde_json::Value = c
-            .get(format!("{}/v1/scans/{id}", s.url()))
-            .bearer_auth(TOKEN)
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_default();
-        if rec["status"] == "failed" || rec["status"] == "done" {
-            break rec;
-        }
-        assert!(std::time::Instant::now() < until, "{rec}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let rec = wait_status(&c, &s.url(), &id, TOKEN, &["failed", "done"]);
     assert_eq!(rec["status"], "failed", "{rec}");
     let e = rec["error"].as_str().unwrap_or_default();
     assert!(e.contains("over the limit of 100000 bytes"), "{e}");

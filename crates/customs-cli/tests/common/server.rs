@@ -248,3 +248,34 @@ pub fn wait_report(
     }
     panic!("no report of {id} in 120 s")
 }
+
+/// A job's record.
+pub fn job(c: &reqwest::blocking::Client, base: &str, id: &str, token: &str) -> serde_json::Value {
+    c.get(format!("{base}/v1/scans/{id}"))
+        .bearer_auth(token)
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_default()
+}
+
+/// Poll a job until its status is one of `wanted`; panics after 30 s.
+pub fn wait_status(
+    c: &reqwest::blocking::Client,
+    base: &str,
+    id: &str,
+    token: &str,
+    wanted: &[&str],
+) -> serde_json::Value {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rec = job(c, base, id, token);
+        if wanted.iter().any(|w| rec["status"] == *w) {
+            return rec;
+        }
+        assert!(
+            Instant::now() < until,
+            "{id} is not {wanted:?} after 30 s: {rec}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
