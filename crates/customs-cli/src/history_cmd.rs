@@ -99,6 +99,16 @@ pub enum HistoryCommand {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Which images a vulnerability affects: each reference whose latest
+    /// recorded scan has it (all, or of a repository or reference).
+    Affected {
+        #[arg(value_name = "VULN_ID")]
+        vulnerability: String,
+        #[arg(value_name = "REF")]
+        reference: Option<String>,
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
     /// The diff of the last two scans of a repository or reference.
     Diff {
         #[arg(value_name = "REF")]
@@ -214,6 +224,20 @@ pub fn run(g: &GlobalArgs, a: &HistoryArgs) -> Result<i32> {
             crate::scan::write_output(None, text.as_bytes())?;
             Ok(0)
         }
+        HistoryCommand::Affected {
+            vulnerability,
+            reference,
+            format,
+        } => {
+            let filter = Filter::parse(reference.as_deref().unwrap_or(""));
+            let found = open(g, given)?.affected(vulnerability, &filter)?;
+            let text = match format {
+                ListFormat::Json => json_text(&found)?,
+                ListFormat::Table => affected_table(&found),
+            };
+            crate::scan::write_output(None, text.as_bytes())?;
+            Ok(0)
+        }
         HistoryCommand::Show { id, format, output } => {
             let Some((scan, report)) = open(g, given)?.show(*id)? else {
                 bail!("no scan {id} in the history");
@@ -321,6 +345,37 @@ fn short(d: &str) -> String {
         Some((a, h)) if h.len() > 12 => format!("{a}:{}", &h[..12]),
         _ => d.to_string(),
     }
+}
+
+fn affected_table(found: &[customs_history::Affected]) -> String {
+    use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+    if found.is_empty() {
+        return "No recorded image has it in its latest scan.\n".into();
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "Reference",
+        "Scan",
+        "Time",
+        "Package",
+        "Installed",
+        "Fixed",
+        "Severity",
+        "Target",
+    ]);
+    for a in found {
+        t.add_row(vec![
+            escape_control(&a.scan.artifact_ref).into_owned(),
+            a.scan.id.to_string(),
+            a.scan.scanned_at.clone(),
+            escape_control(&a.pkg_name).into_owned(),
+            escape_control(&a.installed_version).into_owned(),
+            escape_control(&a.fixed_version).into_owned(),
+            a.severity.clone(),
+            escape_control(&a.target).into_owned(),
+        ]);
+    }
+    format!("{t}\n")
 }
 
 fn list_table(scans: &[customs_history::Scan]) -> String {

@@ -410,3 +410,49 @@ fn a_team_history_in_postgresql() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("the scan was not recorded"));
 }
+
+#[test]
+fn affected_lists_the_images_whose_latest_scan_has_the_vulnerability() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cache = dir.path();
+    for image in [OLD_IMAGE, NEW_IMAGE] {
+        let o = scan_recorded(cache, image, &["-q"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // alpine 3.20.3 has OpenSSL's CVE-2024-12797 (libcrypto3 and libssl3).
+    let found = stdout_json(
+        cache,
+        &["history", "affected", "cve-2024-12797", "-f", "json"],
+    );
+    let rows = found.as_array().cloned().unwrap_or_default();
+    let pkgs: Vec<&str> = rows.iter().filter_map(|r| r["PkgName"].as_str()).collect();
+    assert_eq!(pkgs, ["libcrypto3", "libssl3"], "{found}");
+    assert!(rows
+        .iter()
+        .all(|r| r["Scan"]["ArtifactRef"] == "alpine:3.20.3"));
+    assert!(
+        rows.iter().all(|r| r["FixedVersion"] == "3.3.3-r0"),
+        "{found}"
+    );
+    // A reference filter that excludes it, and an ID no image has.
+    let none = stdout_json(
+        cache,
+        &[
+            "history",
+            "affected",
+            "CVE-2024-12797",
+            "alpine:3.10",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(count(&none), 0);
+    let out = customs(cache)
+        .args(["history", "affected", "CVE-1999-0001"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("No recorded image"));
+}
