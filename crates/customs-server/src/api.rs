@@ -18,7 +18,7 @@
 //! part of the key that makes identical requests share a job, so one
 //! client's access never serves another.
 
-use crate::jobs::{Params, Refused, Status, Submission, Work};
+use crate::jobs::{JobRecord, Params, Refused, Status, Submission, Work};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -321,7 +321,15 @@ pub fn image_submission(
     })
 }
 
-async fn submit(State(state): State<Arc<AppState>>, req: Request) -> Response {
+async fn submit(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    req: Request,
+) -> Response {
+    let Query(query) = match query {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("query: {}", e.body_text())),
+    };
     let ctype = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -332,18 +340,6 @@ async fn submit(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let query: HashMap<String, String> = req
-        .uri()
-        .query()
-        .map(|q| {
-            q.split('&')
-                .filter_map(|kv| {
-                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    Some((percent_decode(k)?, percent_decode(v)?))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     match ctype.as_str() {
         "application/json" => submit_json(&state, req.into_body()).await,
         "application/x-tar" | "application/tar" | "application/gzip" | "application/zstd"
@@ -506,30 +502,6 @@ async fn submit_archive(state: &AppState, body: Body, q: &HashMap<String, String
     queue(state, sub, |id| format!("/v1/scans/{id}")).await
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 async fn status(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     match state.jobs.get(&id).await {
         Ok(Some(r)) => Json(r).into_response(),
@@ -541,51 +513,54 @@ async fn status(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> R
     }
 }
 
-/// The report of a done job, decoded; or the response to give instead.
+/// Why a job has no report to give (yet).
+pub enum NoReport {
+    /// Queued or running: ask again later.
+    Pending(JobRecord),
+    Failed(JobRecord),
+    /// Unknown, expired, or the store failed: this status and message.
+    Error(StatusCode, String),
+}
+
+/// The record and report of a done job, decoded.
 pub async fn finished_report(
     state: &AppState,
     id: &str,
-    retry_header: &'static str,
-    running_status: StatusCode,
-) -> Result<(crate::jobs::JobRecord, customs_report::Report), Response> {
+) -> Result<(JobRecord, customs_report::Report), NoReport> {
+    let unavailable = |e: anyhow::Error| {
+        NoReport::Error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the job store is unavailable: {e}"),
+        )
+    };
     let rec = match state.jobs.get(id).await {
         Ok(Some(r)) => r,
-        Ok(None) => return Err(error(StatusCode::NOT_FOUND, format!("no scan {id}"))),
-        Err(e) => {
-            return Err(error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the job store is unavailable: {e}"),
+        Ok(None) => {
+            return Err(NoReport::Error(
+                StatusCode::NOT_FOUND,
+                format!("no scan {id}"),
             ))
         }
+        Err(e) => return Err(unavailable(e)),
     };
     match rec.status {
-        Status::Queued | Status::Running => {
-            let mut r = (running_status, Json(&rec)).into_response();
-            r.headers_mut()
-                .insert(retry_header, HeaderValue::from_static("1"));
-            return Err(r);
-        }
-        Status::Failed => return Err((StatusCode::CONFLICT, Json(&rec)).into_response()),
+        Status::Queued | Status::Running => return Err(NoReport::Pending(rec)),
+        Status::Failed => return Err(NoReport::Failed(rec)),
         Status::Done => {}
     }
     let bytes = match state.jobs.store().get_report(id).await {
         Ok(Some(b)) => b,
         Ok(None) => {
-            return Err(error(
+            return Err(NoReport::Error(
                 StatusCode::GONE,
                 format!("the report of scan {id} has expired"),
             ))
         }
-        Err(e) => {
-            return Err(error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the job store is unavailable: {e}"),
-            ))
-        }
+        Err(e) => return Err(unavailable(e)),
     };
     match crate::jobs::decode_report(&bytes) {
         Ok(r) => Ok((rec, r)),
-        Err(e) => Err(error(
+        Err(e) => Err(NoReport::Error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the stored report of scan {id} is unreadable: {e}"),
         )),
@@ -617,11 +592,17 @@ async fn report(
             ),
         );
     };
-    let (rec, report) =
-        match finished_report(&state, &id, "retry-after", StatusCode::ACCEPTED).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
+    let (rec, report) = match finished_report(&state, &id).await {
+        Ok(x) => x,
+        Err(NoReport::Pending(rec)) => {
+            let mut r = (StatusCode::ACCEPTED, Json(&rec)).into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        }
+        Err(NoReport::Failed(rec)) => return (StatusCode::CONFLICT, Json(&rec)).into_response(),
+        Err(NoReport::Error(status, msg)) => return error(status, msg),
+    };
     let sc = customs_scan::Scanners::parse(&rec.scanners).unwrap_or_default();
     let opts = customs_report::RenderOptions {
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -726,13 +707,6 @@ mod tests {
             ..Default::default()
         };
         assert!(c.to_credential().is_err());
-    }
-
-    #[test]
-    fn query_values_are_percent_decoded() {
-        assert_eq!(percent_decode("a%2Fb+c").as_deref(), Some("a/b c"));
-        assert_eq!(percent_decode("%zz"), None);
-        assert_eq!(percent_decode("%4"), None);
     }
 
     #[test]

@@ -464,28 +464,21 @@ async fn report(
             }
         }
     }
-    let (rec, report) =
-        match crate::api::finished_report(&state, &id, "refresh-after", StatusCode::FOUND).await {
-            Ok(x) => x,
-            Err(resp) => {
-                return match resp.status() {
-                    StatusCode::FOUND => {
-                        let mut r = StatusCode::FOUND.into_response();
-                        r.headers_mut()
-                            .insert("refresh-after", HeaderValue::from_static("5"));
-                        r
-                    }
-                    StatusCode::CONFLICT => {
-                        let msg = match state.jobs.get(&id).await {
-                            Ok(Some(r)) => r.error.unwrap_or_else(|| "the scan failed".into()),
-                            _ => "the scan failed".into(),
-                        };
-                        harbor_error(StatusCode::INTERNAL_SERVER_ERROR, msg)
-                    }
-                    s => harbor_error(s, format!("scan {id}: no report")),
-                };
-            }
-        };
+    use crate::api::NoReport;
+    let (rec, report) = match crate::api::finished_report(&state, &id).await {
+        Ok(x) => x,
+        Err(NoReport::Pending(_)) => {
+            let mut r = StatusCode::FOUND.into_response();
+            r.headers_mut()
+                .insert("refresh-after", HeaderValue::from_static("5"));
+            return r;
+        }
+        Err(NoReport::Failed(rec)) => {
+            let msg = rec.error.unwrap_or_else(|| "the scan failed".into());
+            return harbor_error(StatusCode::INTERNAL_SERVER_ERROR, msg);
+        }
+        Err(NoReport::Error(status, msg)) => return harbor_error(status, msg),
+    };
     let artifact = rec.harbor.clone().unwrap_or_default();
     let generated = rec
         .finished_at

@@ -562,11 +562,10 @@ fn run_job(
         Ok((report, stats)) => {
             state.metrics.record_stats(&stats);
             rec.stats = Some(stats);
-            rec.digest = report.metadata.repo_digests.first().cloned().or_else(|| {
-                (!report.metadata.image_id.is_empty()).then(|| report.metadata.image_id.clone())
-            });
-            rec.history_id = record_history(state, history, &report);
-            match encode_report(&report) {
+            rec.digest = Some(customs_history::digest_of(&report)).filter(|d| !d.is_empty());
+            let encoded = encode_report(&report);
+            rec.history_id = record_history(state, history, report);
+            match encoded {
                 Ok(bytes) => match rt.block_on(jobs.store.put_report(&id, bytes)) {
                     Ok(()) => {
                         rec.status = Status::Done;
@@ -601,7 +600,7 @@ fn run_job(
 fn record_history(
     state: &AppState,
     history: &mut Option<customs_history::Store>,
-    report: &Report,
+    report: Report,
 ) -> Option<i64> {
     let spec = state.config.store.as_deref()?;
     if history.is_none() {
@@ -616,7 +615,7 @@ fn record_history(
     let store = history.as_mut()?;
     let db_version = state.db.info().map(|i| i.built_at).unwrap_or_default();
     let scan = customs_history::NewScan::new(
-        report.clone(),
+        report,
         format!("customs {}", env!("CARGO_PKG_VERSION")),
         db_version,
     );
