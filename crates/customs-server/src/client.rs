@@ -115,10 +115,14 @@ impl Client {
             let url = format!("{}/v1/scans", self.servers[i]);
             let resp = self.auth(self.http.post(&url).json(body)).send();
             match resp {
-                Ok(r) if r.status().as_u16() == 202 => {
-                    let job: JobRecord = r.json().map_err(|e| anyhow!("{url}: {e}"))?;
-                    return Ok((i, job));
-                }
+                Ok(r) if r.status().as_u16() == 202 => match r.json::<JobRecord>() {
+                    Ok(job) => return Ok((i, job)),
+                    // The answer was cut short (the replica died): submit again.
+                    Err(e) => {
+                        last = format!("{url}: {}", customs_model::error_chain(&e));
+                        self.failovers += 1;
+                    }
+                },
                 Ok(r) if matches!(r.status().as_u16(), 429 | 503) => {
                     let wait = r
                         .headers()
@@ -175,65 +179,82 @@ impl Client {
                 );
             }
             let url = format!("{}/v1/scans/{id}/report?format=json", self.servers[i]);
-            match self.auth(self.http.get(&url)).send() {
-                Ok(r) if r.status().as_u16() == 200 => {
-                    let text = r.text().map_err(|e| anyhow!("{url}: {e}"))?;
-                    let report: customs_report::Report = serde_json::from_str(&text)
-                        .map_err(|e| anyhow!("{url}: the report is not valid JSON: {e}"))?;
-                    let job = self.job(i, id)?;
-                    return Ok(Waited::Done(Box::new(Done {
-                        job,
-                        report,
-                        server: self.servers[i].clone(),
-                    })));
-                }
+            // A connection that fails, a body cut short or a 503 is the
+            // replica's trouble, not the scan's: ask the others (they share
+            // job records through Redis).
+            let gone = match self.auth(self.http.get(&url)).send() {
+                Ok(r) if r.status().as_u16() == 200 => match r.text() {
+                    Ok(text) => {
+                        let report: customs_report::Report = serde_json::from_str(&text)
+                            .map_err(|e| anyhow!("{url}: the report is not valid JSON: {e}"))?;
+                        let job = self.job(i, id)?;
+                        return Ok(Waited::Done(Box::new(Done {
+                            job,
+                            report,
+                            server: self.servers[i].clone(),
+                        })));
+                    }
+                    Err(e) => customs_model::error_chain(&e),
+                },
                 Ok(r) if r.status().as_u16() == 202 => {
                     std::thread::sleep(delay);
                     delay = (delay * 2).min(Duration::from_secs(1));
+                    continue;
                 }
-                Ok(r) if r.status().as_u16() == 409 => {
-                    let job: JobRecord = r.json().map_err(|e| anyhow!("{url}: {e}"))?;
-                    let why = job.error.clone().unwrap_or_default();
-                    if job.status == Status::Failed && job.retryable {
-                        return Ok(Waited::Retry(why));
+                Ok(r) if r.status().as_u16() == 409 => match r.json::<JobRecord>() {
+                    Ok(job) => {
+                        let why = job.error.clone().unwrap_or_default();
+                        if job.status == Status::Failed && job.retryable {
+                            return Ok(Waited::Retry(why));
+                        }
+                        bail!("{}: {why}", job.artifact);
                     }
-                    bail!("{}: {why}", job.artifact);
-                }
+                    Err(e) => customs_model::error_chain(&e),
+                },
                 Ok(r) if r.status().as_u16() == 404 && unreachable > 0 => {
                     // Another replica without a shared job store: resubmit.
                     return Ok(Waited::Retry(format!("{url}: unknown to this server")));
                 }
+                Ok(r) if r.status().as_u16() == 503 => format!("{url}: {}", message(r)),
                 Ok(r) => {
                     let status = r.status();
                     bail!("{url}: {status}: {}", message(r));
                 }
-                Err(e) => {
-                    // The replica may be gone: ask the others (they share
-                    // job records through Redis).
-                    unreachable += 1;
-                    self.failovers += 1;
-                    tracing::debug!("{url}: {}", customs_model::error_chain(&e));
-                    if unreachable > 3 * self.servers.len() {
-                        return Ok(Waited::Retry(format!("{url}: unreachable")));
-                    }
-                    i = (i + 1) % self.servers.len();
-                    std::thread::sleep(Duration::from_millis(200));
-                }
+                Err(e) => customs_model::error_chain(&e),
+            };
+            unreachable += 1;
+            self.failovers += 1;
+            tracing::debug!("{url}: {gone}");
+            if unreachable > 3 * self.servers.len() {
+                return Ok(Waited::Retry(format!("{url}: {gone}")));
             }
+            i = (i + 1) % self.servers.len();
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
 
+    /// The job's record, from the server that gave its report or, if that
+    /// one is gone meanwhile, from another.
     fn job(&self, i: usize, id: &str) -> Result<JobRecord> {
-        let url = format!("{}/v1/scans/{id}", self.servers[i]);
-        let r = self
-            .auth(self.http.get(&url))
-            .send()
-            .map_err(|e| anyhow!("{url}: {}", customs_model::error_chain(&e)))?;
-        if !r.status().is_success() {
-            let status = r.status();
-            bail!("{url}: {status}: {}", message(r));
+        let mut last = String::new();
+        for k in 0..self.servers.len() {
+            let url = format!(
+                "{}/v1/scans/{id}",
+                self.servers[(i + k) % self.servers.len()]
+            );
+            match self.auth(self.http.get(&url)).send() {
+                Ok(r) if r.status().is_success() => match r.json() {
+                    Ok(j) => return Ok(j),
+                    Err(e) => last = format!("{url}: {}", customs_model::error_chain(&e)),
+                },
+                Ok(r) => {
+                    let status = r.status();
+                    last = format!("{url}: {status}: {}", message(r));
+                }
+                Err(e) => last = format!("{url}: {}", customs_model::error_chain(&e)),
+            }
         }
-        r.json().map_err(|e| anyhow!("{url}: {e}"))
+        bail!("{last}")
     }
 }
 
