@@ -8,7 +8,6 @@ mod common;
 use common::{customs, json_of, shared, vuln_db};
 use customs_testkit::podman::Podman;
 use customs_testkit::registry::Registry;
-use std::path::Path;
 
 const ALPINE: &str = "images/alpine-3.20.3.tar.gz";
 
@@ -77,27 +76,9 @@ fn assert_same(a: &serde_json::Value, b: &serde_json::Value) {
     panic!("reports differ:\n{}", diff.join("\n"));
 }
 
-fn scan(cache: &Path, args: &[&str]) -> serde_json::Value {
-    let db = vuln_db();
-    let out = customs(cache)
-        .args(["-q", "image"])
-        .args(args)
-        .arg("--db")
-        .arg(&db)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "customs image {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json_of(&out.stdout)
-}
-
 fn file_report() -> serde_json::Value {
     let cache = tempfile::tempdir().unwrap();
-    scan(cache.path(), &["--input", &shared(ALPINE)])
+    common::image_json(cache.path(), &["--input", &shared(ALPINE)])
 }
 
 #[test]
@@ -112,7 +93,7 @@ fn a_registry_image_by_name_equals_its_file_and_a_rescan_transfers_no_layer() {
     );
     let name = format!("{}/library/alpine:3.20.3", reg.host());
     let cache = tempfile::tempdir().unwrap();
-    let by_name = scan(cache.path(), &[&name, "--insecure"]);
+    let by_name = common::image_json(cache.path(), &[&name, "--insecure"]);
     assert_eq!(by_name["ArtifactName"], name.as_str());
     assert_eq!(by_name["Metadata"]["RepoTags"][0], name.as_str());
     let want = file_report();

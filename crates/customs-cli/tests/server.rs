@@ -39,23 +39,6 @@ fn comparable(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
-fn local_json(cache: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let out = customs(cache)
-        .args(["-q", "image"])
-        .args(args)
-        .arg("--db")
-        .arg(vuln_db())
-        .args(["--format", "json"])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "customs image {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json_of(&out.stdout)
-}
-
 /// Push alpine 3.20.3 as `library/alpine:3.20.3`; returns its digest.
 fn push_alpine(reg: &Registry) -> String {
     reg.push(
@@ -77,6 +60,20 @@ fn server_args(token: &std::path::Path, extra: &[&str]) -> Vec<String> {
     ];
     v.extend(extra.iter().map(|s| s.to_string()));
     v
+}
+
+/// A registry holding alpine, and one server (its token, the registry over
+/// plain HTTP, then `extra`). The directory holds the server's cache.
+fn alpine_and_server(extra: &[&str]) -> (Registry, tempfile::TempDir, Server) {
+    let reg = Registry::plain();
+    push_alpine(&reg);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let token = token_file(dir.path(), TOKEN);
+    let host = reg.host();
+    let mut args = vec!["--insecure-registries", host.as_str()];
+    args.extend_from_slice(extra);
+    let s = Server::start(&dir.path().join("s"), &server_args(&token, &args));
+    (reg, dir, s)
 }
 
 struct Fleet {
@@ -351,7 +348,7 @@ fn requests_need_the_token_and_bad_input_gets_one_line() {
     assert_eq!(r.status().as_u16(), 404);
     // A corrupt upload fails its job with a one-line reason naming it.
     let r = c
-        .post(format!("{base}/v1/scans?name=broken.tar"))
+        .post(format!("{base}/v1/scans?name=broken%2Etar"))
         .bearer_auth(TOKEN)
         .header("content-type", "application/x-tar")
         .body(vec![7u8; 4096])
@@ -371,25 +368,7 @@ fn requests_need_the_token_and_bad_input_gets_one_line() {
 
 #[test]
 fn identical_requests_share_a_job_and_a_full_queue_answers_429() {
-    let reg = Registry::plain();
-    push_alpine(&reg);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let token = token_file(dir.path(), TOKEN);
-    let host = reg.host();
-    let s = Server::start(
-        &dir.path().join("s"),
-        &server_args(
-            &token,
-            &[
-                "--insecure-registries",
-                &host,
-                "--workers",
-                "1",
-                "--queue",
-                "1",
-            ],
-        ),
-    );
+    let (reg, _dir, s) = alpine_and_server(&["--workers", "1", "--queue", "1"]);
     let c = http();
     let image = format!("{}/library/alpine:3.20.3", reg.host());
     let body = |sev: &str| serde_json::json!({"image": image, "severity": [sev]});
@@ -460,7 +439,7 @@ fn an_archive_or_engine_image_is_analyzed_by_the_client_and_only_its_inventory_i
         String::from_utf8_lossy(&out.stderr)
     );
     let remote = json_of(&out.stdout);
-    let local = local_json(
+    let local = common::image_json(
         cache.path(),
         &["--input", &input, "--scanners", "vuln,secret"],
     );
@@ -681,7 +660,7 @@ fn harbor_scans_with_its_registry_credentials_and_gets_its_report_types() {
     }
     // The same findings as `customs image` of the file.
     let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let local = local_json(
+    let local = common::image_json(
         cache.path(),
         &["--input", &shared(ALPINE), "--scanners", "vuln"],
     );
@@ -854,7 +833,7 @@ fn mutual_tls_serves_only_clients_with_a_certificate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let local = local_json(cache.path(), &["--input", &input, "--scanners", "vuln"]);
+    let local = common::image_json(cache.path(), &["--input", &input, "--scanners", "vuln"]);
     assert_eq!(comparable(json_of(&out.stdout)), comparable(local));
     // Without the client certificate: exit 3 and one line.
     let out = customs(cache.path())
@@ -943,23 +922,8 @@ fn sigterm_lets_the_running_scan_finish_and_hands_the_queued_back() {
 /// before any layer is downloaded.
 #[test]
 fn an_image_over_the_size_bound_fails_before_a_layer_is_read() {
-    let reg = Registry::plain();
-    push_alpine(&reg);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let token = token_file(dir.path(), TOKEN);
+    let (reg, _dir, s) = alpine_and_server(&["--max-image-bytes", "100000"]);
     let host = reg.host();
-    let s = Server::start(
-        &dir.path().join("s"),
-        &server_args(
-            &token,
-            &[
-                "--insecure-registries",
-                &host,
-                "--max-image-bytes",
-                "100000",
-            ],
-        ),
-    );
     let c = http();
     let r = submit(
         &c,
@@ -1018,7 +982,7 @@ fn a_cyclonedx_sbom_is_scanned_like_the_image_it_describes() {
         .unwrap_or_default()
         .to_string();
     let got = wait_report(&c, &s.url(), &id, TOKEN);
-    let local = local_json(cache.path(), &["--input", &app, "--scanners", "vuln"]);
+    let local = common::image_json(cache.path(), &["--input", &app, "--scanners", "vuln"]);
     let key = |v: &serde_json::Value| -> Vec<String> {
         let mut k: Vec<String> = v["Results"]
             .as_array()

@@ -14,7 +14,7 @@
 mod common;
 
 use common::server::{token_file, Server};
-use common::{customs, json_of, shared, vuln_db};
+use common::{shared, vuln_db};
 use customs_testkit::postgres::Postgres;
 use customs_testkit::redis::Redis;
 use customs_testkit::registry::Registry;
@@ -107,19 +107,18 @@ fn two_replicas_serve_200_scans_from_16_clients_and_lose_none_when_one_is_killed
     let mut expected = std::collections::HashMap::new();
     for (repo, _) in &images {
         let name = format!("{}/{repo}:t0", reg.host());
-        let out = customs(cache.path())
-            .args(["-q", "image", &name, "--insecure", "--image-src", "remote"])
-            .arg("--db")
-            .arg(vuln_db())
-            .args(["--format", "json", "--scanners", "vuln,secret"])
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let report = common::image_json(
+            cache.path(),
+            &[
+                &name,
+                "--insecure",
+                "--image-src",
+                "remote",
+                "--scanners",
+                "vuln,secret",
+            ],
         );
-        expected.insert(repo.to_string(), results_of(&json_of(&out.stdout)));
+        expected.insert(repo.to_string(), results_of(&report));
     }
 
     let redis = Redis::start();

@@ -222,3 +222,22 @@ pub fn findings(report: &serde_json::Value) -> Vec<String> {
     v.sort();
     v
 }
+
+/// `customs -q image ARGS --db <test db> --format json`, which must succeed;
+/// its report.
+pub fn image_json(cache: &Path, args: &[&str]) -> serde_json::Value {
+    let out = customs(cache)
+        .args(["-q", "image"])
+        .args(args)
+        .arg("--db")
+        .arg(vuln_db())
+        .args(["--format", "json"])
+        .output()
+        .unwrap_or_else(|e| panic!("customs image {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "customs image {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out.stdout)
+}
