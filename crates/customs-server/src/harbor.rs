@@ -494,18 +494,17 @@ async fn report(
             r
         }
         SBOM_REPORT => {
-            let (media, text) = if sbom_type.as_deref() == Some(SPDX) {
-                let seed = format!("{}\0{}", report.artifact_name, report.metadata.image_id);
-                (
-                    SPDX,
-                    customs_report::to_spdx(&report, env!("CARGO_PKG_VERSION"), &generated, &seed),
-                )
+            let (media, format) = if sbom_type.as_deref() == Some(SPDX) {
+                (SPDX, customs_report::ReportFormat::SpdxJson)
             } else {
-                (
-                    CYCLONEDX,
-                    customs_report::to_cyclonedx(&report, env!("CARGO_PKG_VERSION"), &generated),
-                )
+                (CYCLONEDX, customs_report::ReportFormat::Cyclonedx)
             };
+            let opts = customs_report::RenderOptions {
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                now: generated.clone(),
+                ..Default::default()
+            };
+            let text = customs_report::render(&report, format, &opts);
             let sbom: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             typed(
                 StatusCode::OK,
