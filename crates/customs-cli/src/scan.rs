@@ -9,7 +9,6 @@ use crate::args::{
 };
 use anyhow::{anyhow, bail, Context, Result};
 use customs_image::{parse_target, ImageSrc, RemoteOptions, Target};
-use customs_report::table;
 use customs_scan::{
     Db, EngineOptions, IgnoreFiles, ImageSource, PolicyOptions, ScanOptions, Scanned, VulnDb,
 };
@@ -420,13 +419,7 @@ fn render(
     let keep_order = scanned.policy.sort_by != customs_detect::SortBy::Package;
     let opts = customs_report::RenderOptions {
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        scanners: table::Scanners {
-            vuln: sc.vuln,
-            secret: sc.secret,
-            // Its findings are misconfiguration-style results.
-            misconfig: sc.misconfig || sc.confusion,
-            hardening: sc.hardening,
-        },
+        scanners: sc.table(),
         color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
         list_all_pkgs,
         keep_order,

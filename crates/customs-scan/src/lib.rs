@@ -71,6 +71,17 @@ impl Scanners {
         Ok(s)
     }
 
+    /// The table's sections for these scanners (dependency confusion's
+    /// findings are misconfiguration-style results).
+    pub fn table(&self) -> customs_report::table::Scanners {
+        customs_report::table::Scanners {
+            vuln: self.vuln,
+            secret: self.secret,
+            misconfig: self.misconfig || self.confusion,
+            hardening: self.hardening,
+        }
+    }
+
     /// The names of the scanners that are on.
     pub fn names(&self) -> Vec<String> {
         [

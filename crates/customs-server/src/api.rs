@@ -606,12 +606,7 @@ async fn report(
     let sc = customs_scan::Scanners::parse(&rec.scanners).unwrap_or_default();
     let opts = customs_report::RenderOptions {
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        scanners: customs_report::table::Scanners {
-            vuln: sc.vuln,
-            secret: sc.secret,
-            misconfig: sc.misconfig || sc.confusion,
-            hardening: sc.hardening,
-        },
+        scanners: sc.table(),
         color: false,
         list_all_pkgs: q.list_all_pkgs.unwrap_or(false),
         keep_order: false,
