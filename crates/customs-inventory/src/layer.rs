@@ -252,6 +252,42 @@ fn read_all(r: &mut dyn Read, path: &str, size: u64) -> Result<Vec<u8>, String> 
 }
 
 impl LayerResult {
+    /// Append what a visit of the entries that follow this one's learned
+    /// (the parts of a parallel walk, in walk order): the result is the
+    /// one a single visit of both runs in turn gives.
+    pub fn append(&mut self, later: LayerResult) {
+        let LayerResult {
+            whiteouts,
+            opaque,
+            files,
+            shadows,
+            kept_index,
+            release_files,
+            pkg_dbs,
+            dpkg_lists,
+            copyrights,
+            apps,
+            secrets,
+            extra_files,
+            warnings,
+        } = later;
+        self.whiteouts.extend(whiteouts);
+        self.opaque.extend(opaque);
+        let offset = self.files.len();
+        self.kept_index
+            .extend(kept_index.into_iter().map(|(k, i)| (k, i + offset)));
+        self.files.extend(files);
+        self.shadows.0.extend(shadows.0);
+        self.release_files.extend(release_files);
+        self.pkg_dbs.extend(pkg_dbs);
+        self.dpkg_lists.extend(dpkg_lists);
+        self.copyrights.extend(copyrights);
+        self.apps.extend(apps);
+        self.secrets.extend(secrets);
+        self.extra_files.extend(extra_files);
+        self.warnings.extend(warnings);
+    }
+
     /// The visitor for one walk: feed it every event of the layer.
     pub fn visit(&mut self, an: &Analyzers<'_>, ev: Event<'_, '_>) -> Result<(), String> {
         match ev {

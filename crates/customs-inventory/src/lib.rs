@@ -18,7 +18,7 @@ mod sources;
 
 pub use sources::{analyze_export, open_and_analyze, EngineOptions, Opened};
 
-use customs_image::walk::{walk_dir, walk_tar};
+use customs_image::walk::{walk_dir_par, walk_tar};
 use customs_image::{Image, ImageError};
 use customs_model::{LayerRef, OsInfo, Package};
 pub use layer::{
@@ -283,8 +283,13 @@ pub fn analyze_dir(
     installed: bool,
 ) -> Result<Inventory, InventoryError> {
     let an = opts.analyzers(installed);
+    // The files of a tree on disk can be read side by side (a layer tar
+    // cannot): each thread visits runs of entries into its own result.
+    let (parts, _) = walk_dir_par(root, LayerResult::default, |r, ev| r.visit(&an, ev))?;
     let mut result = LayerResult::default();
-    walk_dir(root, &mut |ev| result.visit(&an, ev))?;
+    for part in parts {
+        result.append(part);
+    }
     let mut inv = merge(&[(LayerRef::default(), result)], opts);
     inv.stats = Stats {
         layers: 1,

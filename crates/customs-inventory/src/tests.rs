@@ -238,3 +238,60 @@ fn alpine_310_image_inventory_and_cache() {
     assert_eq!(again.stats.analyzed, 0);
     assert_eq!(again.os_packages, inv.os_packages);
 }
+
+#[test]
+fn a_tree_analyzed_on_all_cores_equals_one_sequential_visit() {
+    use customs_image::walk::walk_dir;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let put = |p: &str, body: &[u8]| {
+        let full = root.join(p);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(full, body).expect("write");
+    };
+    put("etc/alpine-release", b"3.20.3\n");
+    put(
+        "lib/apk/db/installed",
+        b"C:Q1abc=\nP:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\no:musl\n\nC:Q1def=\nP:zlib\nV:1.3.1-r1\nA:x86_64\nL:Zlib\no:zlib\n\n",
+    );
+    put(
+        "etc/passwd",
+        b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+    );
+    put(
+        "srv/app/package-lock.json",
+        br#"{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/left-pad":{"version":"1.3.0"}}}"#,
+    );
+    // Assembled at run time so this file does not itself hold a token.
+    let token = format!(
+        "GITHUB_TOKEN={}{}\n",
+        "ghp_", "N7vQ2kT9xLmB4wZr8YcP1sHd6FgJ3aUe5KoV"
+    );
+    for i in 0..120 {
+        put(
+            &format!("srv/app/src/m{i:03}.js"),
+            format!("export const n = {i};\n").as_bytes(),
+        );
+        if i % 40 == 7 {
+            put(&format!("srv/app/conf/c{i:03}.env"), token.as_bytes());
+        }
+    }
+    std::os::unix::fs::symlink("/bin/busybox", root.join("srv/sh")).expect("symlink");
+    let mut o = opts();
+    o.lockfiles = true;
+    o.keep_files = true;
+    o.secrets = Some(customs_secret::SecretScanner::builtin());
+    let an = o.analyzers(true);
+    let mut seq = LayerResult::default();
+    walk_dir(root, &mut |ev| seq.visit(&an, ev)).expect("walk");
+    let expected = merge(&[(LayerRef::default(), seq.clone())], &o);
+    let got = analyze_dir(root, &o, true).expect("analyze");
+    assert_eq!(got.os_packages, expected.os_packages);
+    assert_eq!(got.applications, expected.applications);
+    assert_eq!(got.secrets, expected.secrets);
+    assert_eq!(got.files, expected.files);
+    assert_eq!(got.warnings, expected.warnings);
+    assert_eq!(got.os_packages.len(), 2);
+    assert_eq!(got.secrets.len(), 3, "{:?}", got.secrets);
+    assert!(got.files.len() > 120);
+}

@@ -260,10 +260,23 @@ impl SecretScanner {
             if rc.regex.is_empty() {
                 return Err(rule_err("`regex` is required".into()));
             }
-            let regex = rule::compile_bytes(&rc.regex, false)
-                .map_err(|e| rx_err(format!("rule {} regex", rc.id), &rc.regex, e))?;
+            let keywords: Vec<String> = rc
+                .keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .filter(|k| !k.is_empty())
+                .collect();
+            let regex =
+                rule::RuleRegex::new(&rc.regex, false, keywords.is_empty()).map_err(|message| {
+                    ConfigError::Regex {
+                        path: path.clone(),
+                        field: format!("rule {} regex", rc.id),
+                        regex: rc.regex.clone(),
+                        message: config::one_line(&message),
+                    }
+                })?;
             let group_name = rc.secret_group_name.as_deref().unwrap_or("secret");
-            let secret_group = match rule::group_index(&regex, group_name) {
+            let secret_group = match regex.group_index(group_name) {
                 Some(i) => i,
                 None if rc.secret_group_name.is_some() => {
                     return Err(rule_err(format!(
@@ -307,11 +320,7 @@ impl SecretScanner {
                 severity,
                 regex,
                 secret_group,
-                rc.keywords
-                    .iter()
-                    .map(|k| k.to_ascii_lowercase())
-                    .filter(|k| !k.is_empty())
-                    .collect(),
+                keywords,
                 rpath,
                 allow_rules,
                 rc.entropy,
@@ -672,21 +681,20 @@ impl SecretScanner {
             let Some(compiled) = rule.compiled() else {
                 continue;
             };
-            let mut locs = compiled.regex.capture_locations();
+            let mut caps = compiled.regex.captures();
             for &(start, end, _) in ws {
                 let Some(hay) = buf.get(..end) else { continue };
                 let mut at = start;
                 while at <= end {
-                    let Some(m) = compiled.regex.captures_read_at(&mut locs, hay, at) else {
+                    let Some((ms, me)) = compiled.regex.captures_at(hay, at, &mut caps) else {
                         break;
                     };
-                    at = if m.end() > at { m.end() } else { at + 1 };
-                    if !own.contains(&m.start()) {
+                    at = if me > at { me } else { at + 1 };
+                    if !own.contains(&ms) {
                         continue;
                     }
-                    let (ss, se) = locs
-                        .get(compiled.secret_group)
-                        .unwrap_or((m.start(), m.end()));
+                    let (ss, se) =
+                        rule::group_span(&caps, compiled.secret_group).unwrap_or((ms, me));
                     let Some(secret) = buf.get(ss..se) else {
                         continue;
                     };
@@ -696,7 +704,7 @@ impl SecretScanner {
                     if rule.entropy.is_some_and(|t| shannon_entropy(secret) < t) {
                         continue;
                     }
-                    let whole = buf.get(m.start()..m.end()).unwrap_or_default();
+                    let whole = buf.get(ms..me).unwrap_or_default();
                     if compiled
                         .allow_rules
                         .iter()
@@ -708,9 +716,9 @@ impl SecretScanner {
                     let found = judge::Found {
                         path,
                         buf,
-                        whole: (m.start(), m.end()),
+                        whole: (ms, me),
                         secret: (ss, se),
-                        key: compiled.key_group.and_then(|g| locs.get(g)),
+                        key: compiled.key_group.and_then(|g| rule::group_span(&caps, g)),
                         marks: &marks,
                     };
                     if !judge::accept(rule.check, &found) {
@@ -720,7 +728,7 @@ impl SecretScanner {
                         rule: ri,
                         secret: (ss, se),
                         key: found.key,
-                        start: m.start(),
+                        start: ms,
                     });
                 }
             }
