@@ -686,8 +686,9 @@ pub fn walk_dir(
     visit: &mut dyn FnMut(Event<'_, '_>) -> VisitResult,
 ) -> Result<WalkStats, ImageError> {
     let (tree, mut stats) = Tree::list(root)?;
-    for &at in &tree.order {
-        visit_dir_item(root, &tree.item(at), &mut stats, visit)?;
+    let mut at = ItemMaker::default();
+    for &e in &tree.order {
+        visit_dir_item(root, &at.item(&tree, e), &mut stats, visit)?;
     }
     Ok(stats)
 }
@@ -699,69 +700,92 @@ const PAR_RUN: usize = 16;
 
 /// [`walk_dir`] on all cores. The tree is listed first (directory by
 /// directory, the directories of one depth side by side), then runs of
-/// consecutive entries in walk order are visited in parallel, each into its
-/// own state made by `init`. The states come back in walk order, so that
-/// appending them in turn gives what one sequential visit gives. On
-/// errors, the first one in walk order is returned.
+/// consecutive entries in walk order are visited in parallel, each into a
+/// state made by `init`; neighbouring states are joined with `append`
+/// (`a` then `b`, in walk order), so the result is what one sequential
+/// visit gives. On errors, the first one in walk order is returned.
 ///
-/// The listing holds every name of the tree (about 50 bytes an entry, 50 MB
+/// The listing holds every name of the tree (about 40 bytes an entry, 40 MB
 /// for a million files), the price of reading files side by side in a
 /// stable order.
 pub fn walk_dir_par<S: Send>(
     root: &Path,
     init: impl Fn() -> S + Sync,
     visit: impl Fn(&mut S, Event<'_, '_>) -> VisitResult + Sync,
-) -> Result<(Vec<S>, WalkStats), ImageError> {
+    append: impl Fn(&mut S, S) + Sync,
+) -> Result<(S, WalkStats), ImageError> {
     use rayon::prelude::*;
     let (tree, listed) = Tree::list(root)?;
-    let parts: Vec<Result<(S, WalkStats), ImageError>> = tree
+    type Part<S> = Result<(S, WalkStats), ImageError>;
+    let join = |a: Part<S>, b: Part<S>| -> Part<S> {
+        let (mut sa, mut ta) = a?;
+        let (sb, tb) = b?;
+        append(&mut sa, sb);
+        ta.entries += tb.entries;
+        ta.skipped += tb.skipped;
+        Ok((sa, ta))
+    };
+    let (state, stats) = tree
         .order
         .par_chunks(PAR_RUN)
         .map(|run| {
             let mut state = init();
             let mut stats = WalkStats::default();
-            for &at in run {
-                visit_dir_item(root, &tree.item(at), &mut stats, &mut |ev| {
+            let mut at = ItemMaker::default();
+            for &e in run {
+                visit_dir_item(root, &at.item(&tree, e), &mut stats, &mut |ev| {
                     visit(&mut state, ev)
                 })?;
             }
             Ok((state, stats))
         })
-        .collect();
-    let mut stats = listed;
-    let mut states = Vec::with_capacity(parts.len());
-    for part in parts {
-        let (state, s) = part?;
-        stats.entries += s.entries;
-        stats.skipped += s.skipped;
-        states.push(state);
-    }
-    Ok((states, stats))
+        .reduce(|| Ok((init(), WalkStats::default())), join)?;
+    Ok((
+        state,
+        WalkStats {
+            entries: stats.entries,
+            skipped: stats.skipped + listed.skipped,
+            whiteouts: 0,
+        },
+    ))
 }
 
-/// One entry of a directory listing.
+/// One entry of a directory listing: its name in [`DirNode::names`].
+#[derive(Clone, Copy)]
 struct Listed {
-    name: std::ffi::OsString,
+    name_at: u32,
+    name_len: u32,
+    /// For a directory: its index in [`Tree::dirs`].
+    node: u32,
     /// What the listing says it is (`d_type`); checked again on open.
     dir: bool,
     file: bool,
-    /// For a directory: its index in [`Tree::dirs`].
-    node: u32,
 }
 
-/// One directory of the tree: where it is, its path below the root
-/// (normalized: the names of a listing hold no `/`, `.` or `..`), and its
-/// entries sorted by name.
+/// One directory of the tree: where it hangs (its parent and its entry
+/// there; the root is its own parent), and its entries sorted by name, the
+/// names packed in one buffer. Paths are rebuilt from the parents when an
+/// entry is visited, so the listing of a large tree stays small.
 struct DirNode {
-    full: PathBuf,
-    rel: String,
+    parent: u32,
+    entry: u32,
+    names: Vec<u8>,
     entries: Vec<Listed>,
+}
+
+impl DirNode {
+    fn name(&self, e: &Listed) -> &std::ffi::OsStr {
+        use std::os::unix::ffi::OsStrExt;
+        let (a, n) = (e.name_at as usize, e.name_len as usize);
+        std::ffi::OsStr::from_bytes(self.names.get(a..a + n).unwrap_or_default())
+    }
 }
 
 /// The listing of a whole tree, and its entries in walk order (depth
 /// first, names sorted bytewise, as `find | sort` would give them) as
 /// (directory, entry) indices.
 struct Tree {
+    root: PathBuf,
     dirs: Vec<DirNode>,
     order: Vec<(u32, u32)>,
 }
@@ -772,6 +796,15 @@ struct DirItem {
     path: String,
     /// What the listing says it is; checked again on open.
     listed_file: bool,
+}
+
+/// Tells a listing too large to index with `u32` (a tree of more than four
+/// billion entries, or of names longer than 4 GB in one directory).
+fn index(n: usize, root: &Path) -> Result<u32, ImageError> {
+    u32::try_from(n).map_err(|_| ImageError::NotAnImage {
+        path: root.to_path_buf(),
+        reason: "more than 4 billion entries".into(),
+    })
 }
 
 impl Tree {
@@ -788,45 +821,51 @@ impl Tree {
                 reason: "not a directory".into(),
             });
         }
-        let too_many = || ImageError::NotAnImage {
-            path: root.to_path_buf(),
-            reason: "more than 4 billion entries".into(),
-        };
         let mut stats = WalkStats::default();
-        let mut dirs = vec![DirNode {
-            full: root.to_path_buf(),
-            rel: String::new(),
-            entries: Vec::new(),
-        }];
+        let mut tree = Tree {
+            root: root.to_path_buf(),
+            dirs: vec![DirNode {
+                parent: 0,
+                entry: 0,
+                names: Vec::new(),
+                entries: Vec::new(),
+            }],
+            order: Vec::new(),
+        };
         let mut frontier: Vec<usize> = vec![0];
         while !frontier.is_empty() {
-            let read: Vec<(usize, std::io::Result<Vec<Listed>>)> = frontier
+            let read: Vec<(usize, PathBuf, std::io::Result<Listing>)> = frontier
                 .par_iter()
-                .map(|&d| (d, read_sorted(&dirs[d].full)))
+                .map(|&d| {
+                    let full = tree.dir_path(d).0;
+                    let listing = read_sorted(&full);
+                    (d, full, listing)
+                })
                 .collect();
             let mut next = Vec::new();
-            for (d, listing) in read {
-                let mut entries = match listing {
-                    Ok(e) => e,
+            for (d, full, listing) in read {
+                let (names, mut entries) = match listing {
+                    Ok(l) => l,
                     Err(e) => {
-                        tracing::warn!("{}: {e}", dirs[d].full.display());
+                        tracing::warn!("{}: {e}", full.display());
                         stats.skipped += 1;
                         continue;
                     }
                 };
-                for e in entries.iter_mut().filter(|e| e.dir) {
-                    let id = dirs.len();
-                    e.node = u32::try_from(id).map_err(|_| too_many())?;
-                    let (full, rel) =
-                        (dirs[d].full.join(&e.name), child_rel(&dirs[d].rel, &e.name));
-                    dirs.push(DirNode {
-                        full,
-                        rel,
+                for (k, e) in entries.iter_mut().enumerate().filter(|(_, e)| e.dir) {
+                    let id = tree.dirs.len();
+                    e.node = index(id, root)?;
+                    tree.dirs.push(DirNode {
+                        parent: index(d, root)?,
+                        entry: index(k, root)?,
+                        names: Vec::new(),
                         entries: Vec::new(),
                     });
                     next.push(id);
                 }
-                dirs[d].entries = entries;
+                let node = &mut tree.dirs[d];
+                node.names = names;
+                node.entries = entries;
             }
             frontier = next;
         }
@@ -836,52 +875,110 @@ impl Tree {
         let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
         while let Some((d, k)) = stack.last_mut() {
             let (d, i) = (*d, *k);
-            let Some(e) = dirs[d].entries.get(i) else {
+            let Some(e) = tree.dirs[d].entries.get(i) else {
                 stack.pop();
                 continue;
             };
             *k += 1;
-            let at = (
-                u32::try_from(d).map_err(|_| too_many())?,
-                u32::try_from(i).map_err(|_| too_many())?,
-            );
-            order.push(at);
+            order.push((index(d, root)?, index(i, root)?));
             if e.dir {
                 stack.push((e.node as usize, 0));
             }
         }
-        Ok((Tree { dirs, order }, stats))
+        tree.order = order;
+        Ok((tree, stats))
     }
 
-    /// The entry at `(directory, index)` of [`Tree::order`].
-    fn item(&self, (d, i): (u32, u32)) -> DirItem {
-        let dir = &self.dirs[d as usize];
-        let e = &dir.entries[i as usize];
+    /// The full path of directory `d` and its path below the root.
+    fn dir_path(&self, d: usize) -> (PathBuf, String) {
+        let mut names = Vec::new();
+        let mut at = d;
+        // Parents have smaller indices: the climb ends at the root.
+        while at != 0 {
+            let Some(node) = self.dirs.get(at) else { break };
+            let parent = node.parent as usize;
+            if let Some((p, e)) = self
+                .dirs
+                .get(parent)
+                .and_then(|p| Some((p, p.entries.get(node.entry as usize)?)))
+            {
+                names.push(p.name(e));
+            }
+            if parent >= at {
+                break;
+            }
+            at = parent;
+        }
+        let mut full = self.root.clone();
+        let mut rel = String::new();
+        for n in names.iter().rev() {
+            full.push(n);
+            rel = child_rel(&rel, n);
+        }
+        (full, rel)
+    }
+}
+
+/// Builds the entries of [`Tree::order`], reusing the directory's paths
+/// while consecutive entries share it.
+#[derive(Default)]
+struct ItemMaker {
+    dir: Option<(u32, PathBuf, String)>,
+}
+
+impl ItemMaker {
+    fn item(&mut self, tree: &Tree, (d, i): (u32, u32)) -> DirItem {
+        if self.dir.as_ref().is_none_or(|(at, _, _)| *at != d) {
+            let (full, rel) = tree.dir_path(d as usize);
+            self.dir = Some((d, full, rel));
+        }
+        let node = &tree.dirs[d as usize];
+        let (Some((_, full, rel)), Some(e)) = (&self.dir, node.entries.get(i as usize)) else {
+            return DirItem {
+                full: tree.root.clone(),
+                path: String::new(),
+                listed_file: false,
+            };
+        };
+        let name = node.name(e);
         DirItem {
-            full: dir.full.join(&e.name),
-            path: child_rel(&dir.rel, &e.name),
+            full: full.join(name),
+            path: child_rel(rel, name),
             listed_file: e.file,
         }
     }
 }
 
-/// A directory's entries sorted by name (bytewise).
-fn read_sorted(dir: &Path) -> std::io::Result<Vec<Listed>> {
-    let mut out = Vec::new();
+/// A directory's packed names and its entries.
+type Listing = (Vec<u8>, Vec<Listed>);
+
+/// A directory's entries sorted by name (bytewise), the names packed.
+fn read_sorted(dir: &Path) -> std::io::Result<Listing> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut listed: Vec<(std::ffi::OsString, bool, bool)> = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         // From the listing's d_type; std falls back to lstat when the
         // filesystem does not fill it in.
         let ft = e.file_type()?;
-        out.push(Listed {
-            name: e.file_name(),
-            dir: ft.is_dir(),
-            file: ft.is_file(),
-            node: 0,
-        });
+        listed.push((e.file_name(), ft.is_dir(), ft.is_file()));
     }
-    out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let too_long = || std::io::Error::other("directory listing over 4 GB");
+    let mut names = Vec::with_capacity(listed.iter().map(|l| l.0.len()).sum());
+    let mut entries = Vec::with_capacity(listed.len());
+    for (name, dir, file) in listed {
+        let bytes = name.as_bytes();
+        entries.push(Listed {
+            name_at: u32::try_from(names.len()).map_err(|_| too_long())?,
+            name_len: u32::try_from(bytes.len()).map_err(|_| too_long())?,
+            node: 0,
+            dir,
+            file,
+        });
+        names.extend_from_slice(bytes);
+    }
+    Ok((names, entries))
 }
 
 /// `parent/name` below the root (`name` at the top); a name that is not
@@ -1431,13 +1528,16 @@ mod tests {
             Ok(())
         })
         .expect("walk");
-        let (parts, par_stats) = walk_dir_par(dir.path(), Vec::new, |v: &mut Vec<String>, ev| {
-            v.push(describe(ev));
-            Ok(())
-        })
+        let (par, par_stats) = walk_dir_par(
+            dir.path(),
+            Vec::new,
+            |v: &mut Vec<String>, ev| {
+                v.push(describe(ev));
+                Ok(())
+            },
+            |a, b| a.extend(b),
+        )
         .expect("walk");
-        assert!(parts.len() > 1, "the tree is cut into runs");
-        let par: Vec<String> = parts.into_iter().flatten().collect();
         assert_eq!(seq, par);
         assert_eq!(stats.entries, par_stats.entries);
         assert!(seq.len() > 7 * 37, "{}", seq.len());
@@ -1458,7 +1558,7 @@ mod tests {
             _ => Ok(()),
         };
         for _ in 0..5 {
-            match walk_dir_par(dir.path(), || (), failing) {
+            match walk_dir_par(dir.path(), || (), failing, |_, _| ()) {
                 Err(ImageError::Layer { reason, .. }) => {
                     assert_eq!(reason, "bad d0/inner/f30.txt");
                 }
@@ -1471,10 +1571,11 @@ mod tests {
     fn a_file_that_turns_into_a_fifo_or_link_after_the_listing_is_not_opened() {
         let dir = sample_tree();
         let (tree, _) = Tree::list(dir.path()).expect("list");
+        let mut maker = ItemMaker::default();
         let item = tree
             .order
             .iter()
-            .map(|&at| tree.item(at))
+            .map(|&at| maker.item(&tree, at))
             .find(|i| i.path == "d1/inner/f05.txt")
             .expect("listed");
         let item = &item;
@@ -1526,7 +1627,12 @@ mod tests {
             })
             .collect();
         let (tree, _) = Tree::list(dir.path()).expect("list");
-        let got: Vec<String> = tree.order.iter().map(|&at| tree.item(at).path).collect();
+        let mut maker = ItemMaker::default();
+        let got: Vec<String> = tree
+            .order
+            .iter()
+            .map(|&at| maker.item(&tree, at).path)
+            .collect();
         assert_eq!(got, want);
         // The odd name is shown lossily and still opened by its real bytes.
         let mut body = None;
@@ -1568,7 +1674,12 @@ mod tests {
         let readable = std::fs::read_dir(&locked).is_ok(); // root reads it anyway
         let (tree, stats) = Tree::list(dir.path()).expect("list");
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let paths: Vec<String> = tree.order.iter().map(|&at| tree.item(at).path).collect();
+        let mut maker = ItemMaker::default();
+        let paths: Vec<String> = tree
+            .order
+            .iter()
+            .map(|&at| maker.item(&tree, at).path)
+            .collect();
         assert!(
             paths.iter().any(|p| p == "d5"),
             "the directory itself is listed"

@@ -285,11 +285,12 @@ pub fn analyze_dir(
     let an = opts.analyzers(installed);
     // The files of a tree on disk can be read side by side (a layer tar
     // cannot): each thread visits runs of entries into its own result.
-    let (parts, _) = walk_dir_par(root, LayerResult::default, |r, ev| r.visit(&an, ev))?;
-    let mut result = LayerResult::default();
-    for part in parts {
-        result.append(part);
-    }
+    let (result, _) = walk_dir_par(
+        root,
+        LayerResult::default,
+        |r, ev| r.visit(&an, ev),
+        LayerResult::append,
+    )?;
     let mut inv = merge(&[(LayerRef::default(), result)], opts);
     inv.stats = Stats {
         layers: 1,
