@@ -889,25 +889,16 @@ impl Tree {
         Ok((tree, stats))
     }
 
-    /// The full path of directory `d` and its path below the root.
+    /// The full path of directory `d` and its path below the root, from
+    /// its chain of parents (each has a smaller index: the climb ends at
+    /// the root, index 0).
     fn dir_path(&self, d: usize) -> (PathBuf, String) {
         let mut names = Vec::new();
         let mut at = d;
-        // Parents have smaller indices: the climb ends at the root.
-        while at != 0 {
-            let Some(node) = self.dirs.get(at) else { break };
-            let parent = node.parent as usize;
-            if let Some((p, e)) = self
-                .dirs
-                .get(parent)
-                .and_then(|p| Some((p, p.entries.get(node.entry as usize)?)))
-            {
-                names.push(p.name(e));
-            }
-            if parent >= at {
-                break;
-            }
-            at = parent;
+        while let Some(node) = self.dirs.get(at).filter(|_| at != 0) {
+            let parent = &self.dirs[node.parent as usize];
+            names.push(parent.name(&parent.entries[node.entry as usize]));
+            at = node.parent as usize;
         }
         let mut full = self.root.clone();
         let mut rel = String::new();
@@ -933,12 +924,10 @@ impl ItemMaker {
             self.dir = Some((d, full, rel));
         }
         let node = &tree.dirs[d as usize];
-        let (Some((_, full, rel)), Some(e)) = (&self.dir, node.entries.get(i as usize)) else {
-            return DirItem {
-                full: tree.root.clone(),
-                path: String::new(),
-                listed_file: false,
-            };
+        let e = &node.entries[i as usize];
+        let (full, rel) = match &self.dir {
+            Some((_, full, rel)) => (full.as_path(), rel.as_str()),
+            None => (tree.root.as_path(), ""),
         };
         let name = node.name(e);
         DirItem {

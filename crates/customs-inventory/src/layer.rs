@@ -364,14 +364,13 @@ impl LayerResult {
                 return Ok(()); // a binary holds no secrets the scanner reads
             }
             // Not a binary: scan what is left for secrets, head included.
+            // (The scanner skips a skipped path itself, before reading.)
             if let Some(sc) = an.secrets {
-                if !sc.skip_path(path) {
-                    let chained = (&head[..n]).chain(r);
-                    let found = sc
-                        .scan_reader(path, chained)
-                        .map_err(|err| read_error(path, &err))?;
-                    self.push_secrets(path, found);
-                }
+                let chained = (&head[..n]).chain(r);
+                let found = sc
+                    .scan_reader(path, chained)
+                    .map_err(|err| read_error(path, &err))?;
+                self.push_secrets(path, found);
             }
             return Ok(());
         }
@@ -404,7 +403,7 @@ impl LayerResult {
             }
         }
         if let Some(sc) = an.secrets {
-            if e.size > 0 && !sc.skip_path(path) {
+            if e.size > 0 {
                 let found = match &data {
                     Some(d) => sc.scan(path, d),
                     None => sc

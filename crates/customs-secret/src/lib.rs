@@ -231,12 +231,14 @@ impl SecretScanner {
     /// Built-ins adjusted by a parsed config; `origin` names it in errors.
     pub fn from_config(cfg: &Config, origin: &Path) -> Result<Self, ConfigError> {
         let path = origin.to_path_buf();
-        let rx_err = |field: String, regex: &str, e: regex::Error| ConfigError::Regex {
+        let rx_message = |field: String, regex: &str, message: &str| ConfigError::Regex {
             path: path.clone(),
             field,
             regex: regex.to_string(),
-            message: config::regex_message(&e),
+            message: config::one_line(message),
         };
+        let rx_err =
+            |field: String, regex: &str, e: regex::Error| rx_message(field, regex, &e.to_string());
         let disabled = |id: &str| cfg.disable_rules.iter().any(|d| d == id);
 
         let mut rules = Vec::new();
@@ -266,15 +268,8 @@ impl SecretScanner {
                 .map(|k| k.to_ascii_lowercase())
                 .filter(|k| !k.is_empty())
                 .collect();
-            let regex =
-                rule::RuleRegex::new(&rc.regex, false, keywords.is_empty()).map_err(|message| {
-                    ConfigError::Regex {
-                        path: path.clone(),
-                        field: format!("rule {} regex", rc.id),
-                        regex: rc.regex.clone(),
-                        message: config::one_line(&message),
-                    }
-                })?;
+            let regex = rule::RuleRegex::new(&rc.regex, false, keywords.is_empty())
+                .map_err(|m| rx_message(format!("rule {} regex", rc.id), &rc.regex, &m))?;
             let group_name = rc.secret_group_name.as_deref().unwrap_or("secret");
             let secret_group = match regex.group_index(group_name) {
                 Some(i) => i,
@@ -456,8 +451,7 @@ impl SecretScanner {
     /// True when the file at `path` need not be read: a skip path, or a
     /// global allow rule on paths (documentation, tests, OS package files).
     pub fn skip_path(&self, path: &str) -> bool {
-        self.skip_paths.as_ref().is_some_and(|s| s.is_match(path))
-            || self.path_allow.iter().any(|a| a.allows_path(path))
+        self.skip_paths.as_ref().is_some_and(|s| s.is_match(path)) || self.path_allowed(path)
     }
 
     /// Scan a whole file. Skipped paths and binary content give nothing.
@@ -468,12 +462,26 @@ impl SecretScanner {
         if self.skip_path(path) || is_binary(data) {
             return ScanOutcome::default();
         }
-        self.scan_text(path, data)
+        self.scan_allowed_text(path, data)
     }
 
     /// Scan text that is known not to be binary (an image config's `Env`,
     /// history commands) without the path and binary checks.
     pub fn scan_text(&self, path: &str, data: &[u8]) -> ScanOutcome {
+        if self.path_allowed(path) {
+            return ScanOutcome::default();
+        }
+        self.scan_allowed_text(path, data)
+    }
+
+    /// True when a global allow rule on paths drops every finding at `path`.
+    fn path_allowed(&self, path: &str) -> bool {
+        self.path_allow.iter().any(|a| a.allows_path(path))
+    }
+
+    /// [`scan_text`](Self::scan_text) once the path is known not allowed:
+    /// the path rules run once per file, not once per chunk.
+    fn scan_allowed_text(&self, path: &str, data: &[u8]) -> ScanOutcome {
         if data.len() > CHUNK_LEN {
             // Reading a slice cannot fail.
             return self.scan_stream(path, data, false).unwrap_or_default();
@@ -565,6 +573,9 @@ impl SecretScanner {
     /// secret found there is not printed in clear elsewhere in the report.
     pub fn mask_text(&self, path: &str, text: &str) -> Option<String> {
         let buf = text.as_bytes();
+        if self.path_allowed(path) {
+            return None;
+        }
         let kept = self.select(path, buf, 0..buf.len());
         if kept.is_empty() {
             return None;
@@ -617,7 +628,7 @@ impl SecretScanner {
     /// The secrets (rule and byte span) whose match starts inside `own`,
     /// overlaps resolved, keyed by start offset.
     fn select(&self, path: &str, buf: &[u8], own: Range<usize>) -> BTreeMap<usize, Candidate> {
-        if buf.is_empty() || own.is_empty() || self.path_allow.iter().any(|a| a.allows_path(path)) {
+        if buf.is_empty() || own.is_empty() {
             return BTreeMap::new();
         }
         let n = self.rules.len();
