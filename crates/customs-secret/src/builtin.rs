@@ -37,6 +37,35 @@ pub(crate) struct Builtin {
     pub lines_after: usize,
     /// Code-aware checks of each match ([`crate::judge`]).
     pub check: Check,
+    /// Lengths of named groups, checked after the match ([`Bound`]).
+    pub bounds: &'static [Bound],
+}
+
+/// The longest a named group of a rule's regex may be, checked after the
+/// match instead of as a counted repetition in the regex: `[a-z]{0,40}`
+/// makes the regex's lazy DFA track every count, and the bounded generic
+/// rules cost 2.7 MB of DFA cache per scanning thread on the library corpus
+/// against 0.4 MB written as `[a-z]*` with a bound.
+///
+/// A match whose group is out of bounds is dropped and the search resumes
+/// at that group's start. Every bounded group therefore follows a fixed
+/// anchor (`://`, `curl`, the keyword, the opening quote): a later start
+/// inside the group could not give a match the counted repetition would
+/// have found.
+///
+/// Minimums stay in the regex (`[a-z]{8,}`): a short count costs a few
+/// states, and a match too short to count is then never found, so it
+/// cannot hide a later one (the lazy gap of the curl rules goes on to the
+/// next `-u`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bound {
+    pub group: &'static str,
+    pub max: usize,
+}
+
+/// Group `group` spans at most `max` bytes.
+const fn max_len(group: &'static str, max: usize) -> Bound {
+    Bound { group, max }
 }
 
 const fn r(
@@ -60,6 +89,7 @@ const fn r(
         entropy: None,
         lines_after: 0,
         check: Check::None,
+        bounds: &[],
     }
 }
 
@@ -82,6 +112,10 @@ impl Builtin {
     }
     const fn check(mut self, c: Check) -> Self {
         self.check = c;
+        self
+    }
+    const fn bounds(mut self, b: &'static [Bound]) -> Self {
+        self.bounds = b;
         self
     }
 }
@@ -129,10 +163,13 @@ macro_rules! url {
         concat!(
             r"(?i:\b(?:",
             $scheme,
-            r")://)[^:@/\s\x22'<>]{0,64}:(?P<secret>[^@/\s\x22'<>]{3,128})@[^\s\x22'<>/:]{2,}"
+            r")://)(?P<user>[^:@/\s\x22'<>]*):(?P<secret>[^@/\s\x22'<>]{3,})@[^\s\x22'<>/:]{2,}"
         )
     };
 }
+
+/// The user and password lengths of [`url!`].
+const URL_BOUNDS: &[Bound] = &[max_len("user", 64), max_len("secret", 128)];
 
 /// URLs whose host is a reserved documentation name (RFC 2606).
 const EXAMPLE_HOST: &[&str] = &[
@@ -207,8 +244,8 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       r"(?i:SharedAccessKey)=(?P<secret>[A-Za-z0-9+/]{43}=)",
       &["sharedaccesskey="]),
     r("azure-sas-token", "Azure", "Azure shared access signature", H,
-      r"\bsv=20[0-9]{2}-[0-9]{2}-[0-9]{2}&[^\s\x22'<>]{0,400}?\bsig=(?P<secret>[A-Za-z0-9%+/]{40,100})",
-      &["sig="]),
+      r"\bsv=20[0-9]{2}-[0-9]{2}-[0-9]{2}&(?P<gap>[^\s\x22'<>]*?)\bsig=(?P<secret>[A-Za-z0-9%+/]{40,100})",
+      &["sig="]).bounds(&[max_len("gap", 400)]),
     r("azure-client-secret", "Azure", "Azure AD (Entra ID) client secret", H,
       r"(?:^|[^A-Za-z0-9_~.-])(?P<secret>[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|$)",
       &["q~"]),
@@ -526,8 +563,8 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     r("openshift-user-token", "OpenShift", "OpenShift user token", H,
       concat!(r"\b(?P<secret>sha256~[A-Za-z0-9_-]{43})", e!()), &["sha256~"]),
     r("facebook-app-access-token", "Facebook", "Facebook app access token", H,
-      concat!(r"(?i:facebook|fb)[^\n]{0,60}?\b(?P<secret>[0-9]{15,16}(?:\||%7[Cc])[A-Za-z0-9_-]{27,40})", e!()),
-      &["facebook", "fb_", "fb-", "fb."]),
+      concat!(r"(?i:facebook|fb)(?P<gap>[^\n]*?)\b(?P<secret>[0-9]{15,16}(?:\||%7[Cc])[A-Za-z0-9_-]{27,40})", e!()),
+      &["facebook", "fb_", "fb-", "fb."]).bounds(&[max_len("gap", 60)]),
     r("messagebird-api-token", "MessageBird", "MessageBird API token", H,
       concat!(kv!(r"message[_.-]?bird"), r"(?P<secret>[A-Za-z0-9]{25})\b"),
       &["messagebird", "message_bird", "message-bird", "message.bird"]),
@@ -538,11 +575,11 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
       r"(?i:https?://)(?P<secret>[a-f0-9]{8}:[a-f0-9]{8})@(?i:gems|enterprise)\.contribsys\.com",
       &["contribsys.com"]),
     r("curl-basic-auth", "Curl", "Credentials in a curl -u option", H,
-      r#"\bcurl\b[^\n]{0,400}?\s(?:-u|--user)(?:=|[ \t]{1,5})["']?(?P<key>[^:"'\s]{1,64}):(?P<secret>[^"'\s]{3,128})["']?(?:\s|$)"#,
-      &["curl"]).check(Check::Uri),
+      r#"\bcurl\b(?P<gap>[^\n]*?)\s(?:-u|--user)(?:=|[ \t]{1,5})["']?(?P<key>[^:"'\s]{1,64}):(?P<secret>[^"'\s]{3,128})["']?(?:\s|$)"#,
+      &["curl"]).bounds(&[max_len("gap", 400)]).check(Check::Uri),
     r("curl-auth-header", "Curl", "Authorization header in a curl command", H,
-      r#"\bcurl\b[^\n]{0,400}?\s(?:-H|--header)(?:=|[ \t]{1,5})["'](?P<key>(?i:Authorization)):[ \t]*(?i:Basic|Bearer|Token)[ \t]+(?P<secret>[A-Za-z0-9+/=._~-]{8,})"#,
-      &["curl"]).check(Check::GenericAssign { password: false }),
+      r#"\bcurl\b(?P<gap>[^\n]*?)\s(?:-H|--header)(?:=|[ \t]{1,5})["'](?P<key>(?i:Authorization)):[ \t]*(?i:Basic|Bearer|Token)[ \t]+(?P<secret>[A-Za-z0-9+/=._~-]{8,})"#,
+      &["curl"]).bounds(&[max_len("gap", 400)]).check(Check::GenericAssign { password: false }),
     r("authorization-header", "Generic", "Credential in an Authorization header", H,
       r#"(?P<key>(?i:Authorization))["']?[ \t]*[:=][ \t]*["']?(?i:Basic|Bearer|Token)[ \t]+(?P<secret>[A-Za-z0-9+/=._~-]{16,})"#,
       &["authorization"]).check(Check::GenericAssign { password: false }),
@@ -599,36 +636,43 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     // ------------------------------------------------ databases and URLs
     r("postgres-uri-password", "PostgreSQL", "Password in a PostgreSQL connection URI", H,
       url!("postgres|postgresql|postgis|jdbc:postgresql"), &["postgres"])
+      .bounds(URL_BOUNDS)
       .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
       .allow_match(EXAMPLE_HOST)
       .check(Check::Uri),
     r("mysql-uri-password", "MySQL", "Password in a MySQL/MariaDB connection URI", H,
       url!("mysql|mysql2|mysqlx|mariadb|jdbc:mysql|jdbc:mariadb"), &["mysql", "mariadb"])
+      .bounds(URL_BOUNDS)
       .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
       .allow_match(EXAMPLE_HOST)
       .check(Check::Uri),
     r("mongodb-uri-password", "MongoDB", "Password in a MongoDB connection URI", H,
       url!(r"mongodb(?:\+srv)?"), &["mongodb"])
+      .bounds(URL_BOUNDS)
       .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
       .allow_match(EXAMPLE_HOST)
       .check(Check::Uri),
     r("redis-uri-password", "Redis", "Password in a Redis connection URI", H,
       url!("rediss?"), &["redis"])
+      .bounds(URL_BOUNDS)
       .allow(&[r"^(?i:password|pass|passwd|secret|\*+)$"])
       .allow_match(EXAMPLE_HOST)
       .check(Check::Uri),
     r("amqp-uri-password", "RabbitMQ", "Password in an AMQP (RabbitMQ) connection URI", H,
       url!("amqps?"), &["amqp"])
+      .bounds(URL_BOUNDS)
       .allow(&[r"^(?i:password|pass|passwd|secret|guest|\*+)$"])
       .allow_match(EXAMPLE_HOST)
       .check(Check::Uri),
     r("sqlserver-connection-password", "SQLServer", "Password in a SQL Server connection string", H,
-      r"(?i:(?:jdbc:sqlserver://|server=|data source=)[^\x22'\n]{0,200}?(?:password|pwd)=)(?P<secret>[^;\x22'\s]{3,128})",
+      r"(?i:(?:jdbc:sqlserver://|server=|data source=)(?P<gap>[^\x22'\n]*?)(?:password|pwd)=)(?P<secret>[^;\x22'\s]{3,128})",
       &["jdbc:sqlserver", "server=", "data source="])
+      .bounds(&[max_len("gap", 200)])
       .allow(&[r"^(?i:password|\*+)$"]),
     r("url-basic-auth", "URL", "Credentials in a URL", H,
-      r"\b(?i:https?|ftps?|git|ssh|smtps?|ldaps?)://[A-Za-z0-9._%+~-]{1,64}:(?P<secret>[^@/\s\x22'<>:]{3,128})@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}",
+      r"\b(?i:https?|ftps?|git|ssh|smtps?|ldaps?)://(?P<user>[A-Za-z0-9._%+~-]+):(?P<secret>[^@/\s\x22'<>:]{3,})@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}",
       &["://"])
+      .bounds(&[max_len("user", 64), max_len("secret", 128)])
       .allow(&[r"^(?i:password|pass|passwd|secret|token|\*+|x-oauth-basic)$"])
       .allow_match(EXAMPLE_HOST)
       .check(Check::Uri),
@@ -653,28 +697,33 @@ pub(crate) static BUILTIN_RULES: &[Builtin] = &[
     // length), and comments and docstrings of code are documentation.
     // `key` is the identifier holding the keyword: the finding's reason.
     r("generic-password-assignment", "Generic", "Hard-coded password", H,
-      concat!(r#"(?P<key>[A-Za-z0-9_.$-]{0,40}(?i:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]{0,20})"#,
+      concat!(r#"(?P<key>[A-Za-z0-9_.$-]*(?i:password|passwd|passphrase|pwd)(?P<tail>[A-Za-z0-9_.-]*))"#,
               r#"(?:\\?["'\]]?[ \t]*(?:[ \t]+(?:string|String|str|const|final|&str))?[ \t]*(?::::=|::=|:=|\?=|\.=|=>|==|=|:)|\\?["'][ \t]*,)[ \t]*"#,
-              r#"\\?["'`](?P<secret>(?:[^"'`\s\\]|\\[^"'`\s]){8,100})\\?["'`]"#),
+              r#"\\?["'`](?P<secret>(?:[^"'`\s\\]|\\[^"'`\s]){8,})\\?["'`]"#),
       &["password", "passwd", "passphrase", "pwd"])
+      .bounds(&[max_len("tail", 20), max_len("secret", 100)])
       .allow(GENERIC_ALLOW).check(Check::GenericAssign { password: true }),
     r("generic-password-config", "Generic", "Password in a configuration file", H,
-      r#"^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z0-9_.-]{0,40}(?i:password|passwd|passphrase|pwd)[A-Za-z0-9_.-]{0,20})[ \t]*(?::::=|::=|\?=|\+=|:=|=|:)[ \t]*(?P<secret>[^\s"'#$\{<%(\[!&|*][^\s"']{7,99})[ \t]*$"#,
+      r#"^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z0-9_.-]*(?i:password|passwd|passphrase|pwd)(?P<tail>[A-Za-z0-9_.-]*))[ \t]*(?::::=|::=|\?=|\+=|:=|=|:)[ \t]*(?P<secret>[^\s"'#$\{<%(\[!&|*][^\s"']{7,})[ \t]*$"#,
       &["password", "passwd", "passphrase", "pwd"])
+      .bounds(&[max_len("tail", 20), max_len("secret", 100)])
       .allow(GENERIC_ALLOW).check(Check::GenericConfig { password: true }),
     r("generic-xml-credential", "Generic", "Credential in an XML element", H,
-      r#"<(?P<key>[A-Za-z0-9_.:-]{0,40}(?i:password|passwd|secret|token|api[_.-]?key|apikey)[A-Za-z0-9_.-]{0,20})(?:[ \t][^<>\n]{0,200})?>\s{0,200}(?P<secret>[^<>\s]{8,200})\s{0,200}</"#,
+      r#"<(?P<key>[A-Za-z0-9_.:-]*(?i:password|passwd|secret|token|api[_.-]?key|apikey)(?P<tail>[A-Za-z0-9_.-]*))(?P<attrs>[ \t][^<>\n]*)?>\s*(?P<secret>[^<>\s]{8,})\s*</"#,
       &["password", "passwd", "secret", "token", "apikey", "api_key", "api-key", "api.key"])
+      .bounds(&[max_len("tail", 20), max_len("attrs", 201), max_len("secret", 200)])
       .lines(2).allow(GENERIC_ALLOW).check(Check::GenericAssign { password: true }),
     r("generic-secret-assignment", "Generic", "Hard-coded secret, token or API key", H,
-      concat!(r#"(?P<key>[A-Za-z0-9_.$-]{0,40}(?i:secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key)[A-Za-z0-9_.-]{0,20})"#,
+      concat!(r#"(?P<key>[A-Za-z0-9_.$-]*(?i:secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key)(?P<tail>[A-Za-z0-9_.-]*))"#,
               r#"(?:\\?["'\]]?[ \t]*(?:[ \t]+(?:string|String|str|const|final|&str))?[ \t]*(?::::=|::=|:=|\?=|\.=|=>|==|=|:)|\\?["'][ \t]*,)[ \t]*"#,
-              r#"\\?["'`](?P<secret>[A-Za-z0-9_+/=.~-]{16,200})\\?["'`]"#),
+              r#"\\?["'`](?P<secret>[A-Za-z0-9_+/=.~-]{16,})\\?["'`]"#),
       &["secret", "token", "apikey", "api_key", "api-key", "api.key", "access_key", "access-key", "auth_key", "auth-key", "private_key", "private-key"])
+      .bounds(&[max_len("tail", 20), max_len("secret", 200)])
       .allow(GENERIC_SECRET_ALLOW).check(Check::GenericAssign { password: false }),
     r("generic-secret-config", "Generic", "Secret, token or API key in a configuration file", H,
-      r#"^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z0-9_.-]{0,40}(?i:secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key)[A-Za-z0-9_.-]{0,20})[ \t]*(?::::=|::=|\?=|\+=|:=|=|:)[ \t]*(?P<secret>[A-Za-z0-9_+/=.~-]{16,200})[ \t]*$"#,
+      r#"^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z0-9_.-]*(?i:secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key)(?P<tail>[A-Za-z0-9_.-]*))[ \t]*(?::::=|::=|\?=|\+=|:=|=|:)[ \t]*(?P<secret>[A-Za-z0-9_+/=.~-]{16,})[ \t]*$"#,
       &["secret", "token", "apikey", "api_key", "api-key", "api.key", "access_key", "access-key", "auth_key", "auth-key", "private_key", "private-key"])
+      .bounds(&[max_len("tail", 20), max_len("secret", 200)])
       .allow(GENERIC_SECRET_ALLOW).check(Check::GenericConfig { password: false }),
 ];
 

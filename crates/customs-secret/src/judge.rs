@@ -704,17 +704,26 @@ pub(crate) fn reason(
     secret: (usize, usize),
 ) -> Option<customs_model::finding::SecretReason> {
     let value = buf.get(secret.0..secret.1).unwrap_or_default();
+    // A keyword is a name; a pathological one is cut to its 64 bytes
+    // nearest the value (a key ends at most 20 bytes after its keyword,
+    // a URI's user starts the credentials) so a finding stays small.
+    const MAX: usize = 64;
     let (keyword, password) = match check {
         Check::GenericAssign { password } | Check::GenericConfig { password } => {
             let k = key.and_then(|(s, e)| buf.get(s..e)).unwrap_or_default();
-            (k, Some(password))
+            (
+                k.get(k.len().saturating_sub(MAX)..).unwrap_or_default(),
+                Some(password),
+            )
         }
-        Check::Uri => (uri_user(buf.get(start..secret.0).unwrap_or_default()), None),
+        Check::Uri => {
+            let user = uri_user(buf.get(start..secret.0).unwrap_or_default());
+            (user.get(..user.len().min(MAX)).unwrap_or_default(), None)
+        }
         Check::None | Check::Pem { .. } | Check::Jwt => return None,
     };
     let round = |x: f64| (x * 100.0).round() / 100.0;
-    // A keyword is a name; cut a pathological one so a finding stays small.
-    let keyword = String::from_utf8_lossy(keyword.get(..keyword.len().min(64)).unwrap_or_default());
+    let keyword = String::from_utf8_lossy(keyword);
     Some(customs_model::finding::SecretReason {
         keyword: keyword.into_owned(),
         entropy: round(shannon_entropy(value)),

@@ -697,7 +697,7 @@ impl SecretScanner {
                 let Some(hay) = buf.get(..end) else { continue };
                 let mut at = start;
                 while at <= end {
-                    let Some((ms, me)) = compiled.regex.captures_at(hay, at, &mut caps) else {
+                    let Some((ms, me)) = compiled.find_at(hay, at, &mut caps) else {
                         break;
                     };
                     at = if me > at { me } else { at + 1 };

@@ -39,6 +39,8 @@ pub struct Rule {
     pub builtin: bool,
     /// The code-aware checks a match must pass (built-in rules).
     pub(crate) check: Check,
+    /// Group lengths a match must have (built-in rules).
+    pub(crate) bounds: &'static [crate::builtin::Bound],
     compiled: Lazy,
 }
 
@@ -52,6 +54,33 @@ pub(crate) struct Compiled {
     pub key_group: Option<usize>,
     /// Findings whose secret (or match) matches one of these are dropped.
     pub allow_rules: Vec<AllowRule>,
+    /// (group index, longest) of the rule's [`crate::builtin::Bound`]s.
+    pub bounds: Vec<(usize, usize)>,
+}
+
+impl Compiled {
+    /// The first match in `hay` starting at or after `at` whose bounded
+    /// groups are within their bounds, its groups in `caps`. A match with a
+    /// group too long is dropped and the search resumes at that group's
+    /// start, as if the regex had counted it ([`crate::builtin::Bound`]).
+    pub(crate) fn find_at(
+        &self,
+        hay: &[u8],
+        mut at: usize,
+        caps: &mut regex_automata::util::captures::Captures,
+    ) -> Option<(usize, usize)> {
+        loop {
+            let (ms, me) = self.regex.captures_at(hay, at, caps)?;
+            let over = self.bounds.iter().find_map(|&(g, max)| {
+                let (s, e) = group_span(caps, g)?;
+                (e - s > max).then_some(s)
+            });
+            match over {
+                Some(resume) => at = resume.max(ms + 1),
+                None => return Some((ms, me)),
+            }
+        }
+    }
 }
 
 /// A rule's compiled parts: compiled now (custom rules), or the index of a
@@ -105,6 +134,7 @@ impl std::fmt::Debug for Rule {
             .field("entropy", &self.entropy)
             .field("lines_after", &self.lines_after)
             .field("check", &self.check)
+            .field("bounds", &self.bounds)
             .finish()
     }
 }
@@ -167,11 +197,13 @@ impl Rule {
             lines_after,
             builtin: false,
             check: Check::None,
+            bounds: &[],
             compiled: Lazy::Ready(Arc::new(Compiled {
                 key_group: regex.group_index("key"),
                 regex,
                 secret_group,
                 allow_rules,
+                bounds: Vec::new(),
             })),
         }
     }
@@ -400,11 +432,22 @@ pub(crate) fn compile_builtin(b: &Builtin) -> Result<Compiled, String> {
             true,
         ));
     }
+    let bounds = b
+        .bounds
+        .iter()
+        .map(|bound| {
+            regex
+                .group_index(bound.group)
+                .map(|g| (g, bound.max))
+                .ok_or_else(|| format!("{}: no group {} to bound", b.id, bound.group))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Compiled {
         key_group: regex.group_index("key"),
         regex,
         secret_group,
         allow_rules,
+        bounds,
     })
 }
 
@@ -430,6 +473,7 @@ impl Rule {
             lines_after: b.lines_after,
             builtin: true,
             check: b.check,
+            bounds: b.bounds,
             compiled: Lazy::Builtin(index),
         })
     }
@@ -492,6 +536,129 @@ pub fn shannon_entropy(data: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A match's span and its secret group's span.
+    type Spans = Vec<((usize, usize), Option<(usize, usize)>)>;
+    /// (regex with bounds, the counted regex it replaces, its bounds).
+    type Shape = (&'static str, &'static str, &'static [(&'static str, usize)]);
+
+    /// A rule regex with its bounds, as `compile_builtin` builds it.
+    fn bounded(re: &str, bounds: &[(&str, usize)]) -> Compiled {
+        let regex = RuleRegex::new(re, true, false).expect("test regex");
+        let bounds = bounds
+            .iter()
+            .map(|&(g, max)| (regex.group_index(g).expect("group"), max))
+            .collect();
+        Compiled {
+            secret_group: regex.group_index("secret").unwrap_or(0),
+            key_group: None,
+            regex,
+            allow_rules: Vec::new(),
+            bounds,
+        }
+    }
+
+    /// Every (match, secret) span, left to right, as the scanner walks them.
+    fn spans(c: &Compiled, hay: &[u8]) -> Spans {
+        let mut caps = c.regex.captures();
+        let (mut at, mut out) = (0, Vec::new());
+        while let Some((ms, me)) = c.find_at(hay, at, &mut caps) {
+            out.push(((ms, me), group_span(&caps, c.secret_group)));
+            at = if me > ms { me } else { ms + 1 };
+        }
+        out
+    }
+
+    /// The same walk with the counted regex.
+    fn counted(re: &str, hay: &[u8]) -> Spans {
+        let re = regex::bytes::RegexBuilder::new(re)
+            .unicode(false)
+            .multi_line(true)
+            .build()
+            .expect("test regex");
+        let (mut at, mut out) = (0, Vec::new());
+        while let Some(c) = re.captures_at(hay, at) {
+            let m = c.get(0).map(|m| (m.start(), m.end())).unwrap_or_default();
+            out.push((m, c.name("secret").map(|s| (s.start(), s.end()))));
+            at = if m.1 > m.0 { m.1 } else { m.0 + 1 };
+            if at > hay.len() {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The shapes the built-in rules bound, each beside the counted regex
+    /// it replaces: a lazy gap after an anchor, a key's tail after its
+    /// keyword, a user after `://`, a quoted value.
+    const SHAPES: &[Shape] = &[
+        (
+            r"cu(?P<gap>[^\n]*?)\s-u (?P<secret>[a-c]{2,4})(?:\s|$)",
+            r"cu[^\n]{0,6}?\s-u (?P<secret>[a-c]{2,4})(?:\s|$)",
+            &[("gap", 6)],
+        ),
+        (
+            r#"^(?P<key>[a-z]*pw(?P<tail>[a-z]*))=(?P<secret>[a-c]{2,})$"#,
+            r#"^(?P<key>[a-z]*pw[a-z]{0,3})=(?P<secret>[a-c]{2,5})$"#,
+            &[("tail", 3), ("secret", 5)],
+        ),
+        (
+            r#"pw(?P<tail>[a-z]*)="(?P<secret>[a-c]{2,})""#,
+            r#"pw[a-z]{0,3}="(?P<secret>[a-c]{2,5})""#,
+            &[("tail", 3), ("secret", 5)],
+        ),
+        (
+            r"://(?P<user>[a-z]*):(?P<secret>[a-c]{2,})@",
+            r"://[a-z]{0,3}:(?P<secret>[a-c]{2,5})@",
+            &[("user", 3), ("secret", 5)],
+        ),
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// A bound checked after the match finds exactly what the counted
+        /// repetition finds, on text made of the shapes' own pieces.
+        #[test]
+        fn bounds_match_counted_repetitions(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("cu"), Just(" -u "), Just("pw"), Just("="), Just("\""),
+                    Just("://"), Just(":"), Just("@"), Just("\n"), Just(" "),
+                    Just("a"), Just("b"), Just("c"), Just("x"), Just("abc"), Just("xyzxyz"),
+                ],
+                0..40,
+            )
+        ) {
+            let hay = parts.concat();
+            for (unbounded, reference, bounds) in SHAPES {
+                let c = bounded(unbounded, bounds);
+                prop_assert_eq!(spans(&c, hay.as_bytes()), counted(reference, hay.as_bytes()),
+                    "{} on {:?}", unbounded, hay);
+            }
+        }
+    }
+
+    #[test]
+    fn a_group_over_its_bound_resumes_the_search_inside_it() {
+        // The first `cu` is too far from `-u`; the second one is near.
+        let c = bounded(SHAPES[0].0, SHAPES[0].2);
+        let hay = b"cu xxxxxxxx cu -u abc";
+        assert_eq!(spans(&c, hay), vec![((12, 21), Some((18, 21)))]);
+        // A value one byte over its bound is not found; at the bound it is.
+        let c = bounded(SHAPES[2].0, SHAPES[2].2);
+        assert!(spans(&c, br#"pw="abcabc""#).is_empty());
+        assert_eq!(spans(&c, br#"pw="abcab""#).len(), 1);
+    }
+
+    #[test]
+    fn every_builtin_bound_names_a_group_of_its_rule() {
+        for b in crate::builtin::BUILTIN_RULES {
+            let c = compile_builtin(b).expect("built-in compiles");
+            assert_eq!(c.bounds.len(), b.bounds.len(), "{}", b.id);
+        }
+    }
 
     #[test]
     fn entropy_values() {

@@ -621,6 +621,34 @@ fn generic_findings_say_why_they_fired_and_token_formats_do_not() {
 }
 
 #[test]
+fn a_long_key_is_found_whole_and_its_reason_keeps_the_keyword_end() {
+    let sc = SecretScanner::builtin();
+    // 56 bytes before the keyword: the generic rules count no prefix, so a
+    // long configuration name is found (it was not while the key's prefix
+    // was a counted `{0,40}`), and the reason is its last 64 bytes.
+    let key = format!(
+        "{}_DB_PASSWORD",
+        "SERVICE_CONFIGURATION_FOR_THE_PRODUCTION_DEPLOYMENT_EU"
+    );
+    let env = format!("{key}=Xk9mQ2vLp7wRt4zY\n");
+    let found = sc.scan("deploy/app.env", env.as_bytes());
+    assert_eq!(found.len(), 1, "{found:?}");
+    let reason = found.findings[0]
+        .reason
+        .clone()
+        .expect("a generic rule has a reason");
+    assert_eq!(reason.keyword, key[key.len() - 64..]);
+    // The keyword must still end the key within 20 bytes, and the value
+    // keep to its 100 bytes (both now checked after the match).
+    let far = "DB_PASSWORD_OF_THE_OLD_REPLICA_SET=Xk9mQ2vLp7wRt4zY\n";
+    assert!(sc.scan("deploy/app.env", far.as_bytes()).is_empty());
+    let long = format!("DB_PASSWORD={}\n", "Xk9mQ2vLp7wRt4zY".repeat(7));
+    assert!(sc.scan("deploy/app.env", long.as_bytes()).is_empty());
+    let max = format!("DB_PASSWORD={}Xk9m\n", "Xk9mQ2vLp7wRt4zY".repeat(6));
+    assert_eq!(sc.scan("deploy/app.env", max.as_bytes()).len(), 1);
+}
+
+#[test]
 fn a_binary_stream_costs_its_sniff_not_a_chunk() {
     struct Counting<'a>(&'a [u8], usize);
     impl std::io::Read for Counting<'_> {
