@@ -293,25 +293,29 @@ pub fn toml<T: serde::de::DeserializeOwned>(
     path: &str,
     data: &[u8],
 ) -> Result<T, crate::LangError> {
+    toml_part(path, data, 1)
+}
+
+/// [`toml`] on a part of a file that starts at line `first_line` (1-based):
+/// an error names the file's line and column, and the parser's message
+/// without its source snippet.
+pub fn toml_part<T: serde::de::DeserializeOwned>(
+    path: &str,
+    data: &[u8],
+    first_line: usize,
+) -> Result<T, crate::LangError> {
     let text = utf8(path, data)?;
     toml::from_str(text).map_err(|e| {
-        // Drop the source snippet (`1 | [[package]]`, `| ^^^`) of the message.
-        let msg = e.to_string();
-        let one: Vec<&str> = msg
-            .lines()
-            .map(str::trim)
-            .filter(|l| {
-                !l.is_empty()
-                    && !l
-                        .trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
-                        .starts_with('|')
-            })
-            .map(|l| {
-                l.trim_start_matches("TOML parse error ")
-                    .trim_end_matches(':')
-            })
-            .collect();
-        crate::LangError::new(path, format!("invalid TOML {}", one.join(": ")))
+        let msg = e.message().trim().replace('\n', ": ");
+        let at = e.span().and_then(|s| text.get(..s.start)).map(|before| {
+            let line = first_line + before.matches('\n').count();
+            let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            format!(" at line {line}, column {col}")
+        });
+        crate::LangError::new(
+            path,
+            format!("invalid TOML{}: {msg}", at.unwrap_or_default()),
+        )
     })
 }
 
