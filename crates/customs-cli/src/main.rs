@@ -94,21 +94,39 @@ fn init_logging(quiet: bool, debug: bool, server: bool) {
 /// lock (app rootfs, `fs --scanners secret`: 0.13 s with one arena, 0.08 s
 /// with two on two cores, at the same peak RSS; image scans of the app
 /// image +2 MB).
-fn limit_malloc_arenas() {
+///
+/// Blocks of 256 KiB and more are mapped on their own and given back when
+/// freed (unless the user set `MALLOC_MMAP_THRESHOLD_`). glibc starts there
+/// at 128 KiB but raises the threshold to the largest block freed so far,
+/// so after the first file buffer (up to 1 MiB) every later one, and each
+/// regex's growing DFA cache, came from the arenas and stayed in them:
+/// medians of `--scanners secret`, threshold free → fixed: `image --input
+/// app.tar` 31.8 → 28.2 MB at the same time; `fs` of the library corpus
+/// 30.0 → 28.7 MB, 5% slower (each mapping's pages are zeroed anew); `fs`
+/// of the app image's filesystem, whose files are small, 19.3 → 20.4 MB.
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let arenas = libc::c_int::try_from(cores).unwrap_or(1).clamp(1, 64);
-        // SAFETY: mallopt only sets an allocator parameter; it is called
-        // before any other thread exists.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, arenas);
+    {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let arenas = libc::c_int::try_from(cores).unwrap_or(1).clamp(1, 64);
+            // SAFETY: mallopt only sets an allocator parameter; it is called
+            // before any other thread exists.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, arenas);
+            }
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: as above.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+            }
         }
     }
 }
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     let cli = Cli::parse();
     let server = matches!(cli.command, Some(args::Command::Server(_)));
     init_logging(cli.global.quiet, cli.global.debug, server);
