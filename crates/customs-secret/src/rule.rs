@@ -39,8 +39,6 @@ pub struct Rule {
     pub builtin: bool,
     /// The code-aware checks a match must pass (built-in rules).
     pub(crate) check: Check,
-    /// Group lengths a match must have (built-in rules).
-    pub(crate) bounds: &'static [crate::builtin::Bound],
     compiled: Lazy,
 }
 
@@ -122,6 +120,13 @@ impl std::fmt::Debug for Rule {
                 })
                 .unwrap_or_default(),
         };
+        // Only built-in rules have bounds (custom ones count in their regex).
+        let bounds: &[crate::builtin::Bound] = match &self.compiled {
+            Lazy::Ready(_) => &[],
+            Lazy::Builtin(i) => crate::builtin::BUILTIN_RULES
+                .get(*i)
+                .map_or(&[], |b| b.bounds),
+        };
         f.debug_struct("Rule")
             .field("id", &self.id)
             .field("category", &self.category)
@@ -134,7 +139,7 @@ impl std::fmt::Debug for Rule {
             .field("entropy", &self.entropy)
             .field("lines_after", &self.lines_after)
             .field("check", &self.check)
-            .field("bounds", &self.bounds)
+            .field("bounds", &bounds)
             .finish()
     }
 }
@@ -197,7 +202,6 @@ impl Rule {
             lines_after,
             builtin: false,
             check: Check::None,
-            bounds: &[],
             compiled: Lazy::Ready(Arc::new(Compiled {
                 key_group: regex.group_index("key"),
                 regex,
@@ -473,7 +477,6 @@ impl Rule {
             lines_after: b.lines_after,
             builtin: true,
             check: b.check,
-            bounds: b.bounds,
             compiled: Lazy::Builtin(index),
         })
     }
